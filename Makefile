@@ -1,0 +1,66 @@
+# RESPINE analysis report. The two everyday commands: `make report` and `make test`.
+SHELL := /bin/bash
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+DATA ?= data/synthetic
+ENGINE ?= auto
+BLINDED ?= 0
+export RESPINE_DATA := $(abspath $(DATA))
+export RESPINE_BLINDED := $(BLINDED)
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: report test validate results data bench supplement verify lint setup clean
+
+## setup: create .venv from the exact versions in requirements.lock (first use only)
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@echo "Setting up $(VENV) from requirements.lock (first use only)..."
+	@rm -rf $(VENV)
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@$(BIN)/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'respine_project.pth').write_text('$(CURDIR)\n')"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $@
+
+## report: compute the results and render the manuscript (HTML, PDF, DOCX) into _output/
+report: $(STAMP)
+	$(BIN)/python -m publishing render --engine $(ENGINE) --data "$(DATA)"
+
+## results: compute the results store only (_output/results.csv and .json)
+results: $(STAMP)
+	$(BIN)/python -m analysis results --data "$(DATA)" --out _output
+
+## validate: check a data folder against the data contract and report every problem
+validate: $(STAMP)
+	$(BIN)/python -m analysis validate "$(DATA)"
+
+## data: regenerate the committed synthetic dataset (deterministic)
+data: $(STAMP)
+	$(BIN)/python -m analysis synthesize --out data/synthetic
+
+## test: lint and run the test suite
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+## bench: time the analysis on a large synthetic trial and a full render
+bench: $(STAMP)
+	$(BIN)/python -m analysis bench
+
+## supplement: build the journal supplement and its zip under _output/supplement/
+supplement: $(STAMP)
+	$(BIN)/python -m publishing supplement --engine $(ENGINE) --data "$(DATA)"
+
+## verify: rebuild from scratch in a temporary folder and compare output hashes
+verify: $(STAMP)
+	$(BIN)/python -m publishing verify --engine $(ENGINE) --data "$(DATA)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf _output _build .cache

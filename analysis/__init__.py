@@ -1,0 +1,1 @@
+"""RESPINE trial analysis: data contract, synthetic data, derivations, endpoints, results store."""

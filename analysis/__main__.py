@@ -1,0 +1,54 @@
+"""Command line: ``python -m analysis {results,validate,synthesize,bench}``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("results", help="compute the results store, tables and figures")
+    p.add_argument("--data", default="data/synthetic")
+    p.add_argument("--out", default="_output")
+    p = sub.add_parser("validate", help="validate a data folder against the data contract")
+    p.add_argument("data")
+    p = sub.add_parser("synthesize", help="write the synthetic RESPINE dataset")
+    p.add_argument("--out", default="data/synthetic")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--n", type=int, default=None, help="patients (default: the published 114)")
+    p.add_argument("--format", default="csv", choices=["csv", "parquet"])
+    sub.add_parser("bench", help="benchmark the analysis on a large synthetic trial")
+    args = parser.parse_args(argv)
+
+    if args.cmd == "results":
+        from analysis.data import DataError, load_trial
+        from analysis.pipeline import compute_results, write_outputs
+
+        try:
+            trial = load_trial(args.data)
+        except DataError as err:
+            print(err, file=sys.stderr)
+            return 2
+        store = compute_results(trial)
+        out = write_outputs(trial, store, args.out)
+        print(f"{len(store)} statistics written to {out}/results.csv")
+        return 0
+    if args.cmd == "validate":
+        from analysis.validation import main as validate_main
+
+        return validate_main(args.data)
+    if args.cmd == "synthesize":
+        from analysis.synthetic import main as synth_main
+
+        return synth_main(out=args.out, seed=args.seed, n=args.n, fmt=args.format)
+    if args.cmd == "bench":
+        from analysis.bench import main as bench_main
+
+        return bench_main()
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Run every endpoint family into one results store, and write it with tables and figures.
+
+Each family module in :data:`FAMILIES` exposes ``compute(trial) -> list[dict]`` (rows made
+with :func:`analysis.results.result_row`) and optionally ``tables(trial, store)`` ->
+``{name: DataFrame}`` and ``figures(trial, store)`` -> ``{name: matplotlib Figure}``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from analysis.figio import save_figure
+from analysis.results import ResultsStore
+
+FAMILIES = ["participants", "coprimary", "secondary", "immune", "safety"]
+
+
+def _modules():
+    mods = []
+    for name in FAMILIES:
+        try:
+            mods.append(importlib.import_module(f"analysis.{name}"))
+        except ModuleNotFoundError as exc:  # family not written yet
+            if exc.name != f"analysis.{name}":
+                raise
+    return mods
+
+
+def compute_results(trial) -> ResultsStore:
+    """Compute every family's statistics on ``trial`` into one store."""
+    store = ResultsStore.empty()
+    for mod in _modules():
+        store = store.add(mod.compute(trial))
+    return store
+
+
+def write_outputs(trial, store: ResultsStore, out_dir: str | Path) -> Path:
+    """Write results.csv/.json, tables (CSV, XLSX) and figures (PDF, SVG, PNG) to ``out_dir``."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    store.to_csv(out / "results.csv")
+    store.to_json(out / "results.json")
+    for mod in _modules():
+        for name, df in (getattr(mod, "tables", lambda t, s: {})(trial, store)).items():
+            df.to_csv(out / "tables" / f"{name}.csv", index=False, lineterminator="\n")
+            df.to_excel(out / "tables" / f"{name}.xlsx", index=False)
+        for name, fig in (getattr(mod, "figures", lambda t, s: {})(trial, store)).items():
+            save_figure(fig, out / "figures" / name)
+            plt.close(fig)
+    return out

@@ -1,0 +1,1 @@
+"""Publishing engine: renders the Quarto book with Quarto or the built-in engine."""
