@@ -1,0 +1,101 @@
+"""Figures of the immune response: de novo positivity by visit, and MFI trajectories.
+
+Both take the trial and the results store; proportions, limits and medians come from the store,
+individual MFI lines from the trial (individual-level data).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.figio import plt
+from analysis.immune import ANY, POP, class_labels, classes, safety_population
+
+#: Arm colours in trial.arms order (colour-blind safe Okabe-Ito).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
+#: MFI values below this floor are drawn at the floor on the log axis.
+MFI_FLOOR = 10.0
+
+
+def arm_colours(arms) -> dict[str, str]:
+    """``{arm: colour}`` in arm order."""
+    return {a: PALETTE[i % len(PALETTE)] for i, a in enumerate(arms)}
+
+
+def denovo_figure(trial, store, *, width: float = 7.0, height: float = 2.8):
+    """Percentage with de novo antibodies by visit and arm (Wilson 95 % CI), one panel per class."""
+    cls = classes(trial.adimm) + [ANY]
+    labels = class_labels(trial.adimm)
+    arms = [a for a in trial.arms if a in set(store.select(population=POP)["arm"])]
+    colours = arm_colours(trial.arms)
+    fig, axes = plt.subplots(1, len(cls), figsize=(width, height), sharey=True, squeeze=False)
+    offsets = np.linspace(-0.15, 0.15, len(arms)) if len(arms) > 1 else [0.0]
+    for ax, c in zip(axes[0], cls, strict=True):
+        sel = store.select(f"denovo_{c}", statistic="percent", population=POP)
+        sel = sel.loc[sel["visit"] != ""]
+        visits = sorted({float(v) for v in sel["visit"]})
+        pos = {v: i for i, v in enumerate(visits)}
+        for off, arm in zip(offsets, arms, strict=True):
+            s = sel.loc[sel["arm"] == arm].copy()
+            if not len(s):
+                continue
+            s["x"] = s["visit"].astype(float).map(pos) + off
+            s = s.sort_values("x")
+            yerr = np.vstack([s["value"] - s["lower"], s["upper"] - s["value"]])
+            ax.errorbar(s["x"], s["value"], yerr=yerr, fmt="o-", ms=4, lw=1, capsize=2,
+                        color=colours[arm], label=arm)
+        ax.set_xticks(range(len(visits)), [f"M{int(v)}" for v in visits])
+        ax.set_title(labels[c], fontsize=9)
+        ax.set_ylim(0, 100)
+        ax.grid(axis="y", lw=0.3, alpha=0.5)
+        ax.tick_params(labelsize=8)
+    axes[0][0].set_ylabel("De novo positive, % (95% CI)", fontsize=8)
+    handles, lab = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, lab, loc="lower center", ncol=len(arms), frameon=False, fontsize=8,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def mfi_figure(trial, store, *, threshold: float | None = None, width: float = 7.0,
+               height: float = 3.0):
+    """MFI over visits on a log scale: one thin line per patient, bold median per arm and visit.
+
+    One panel per antibody class; the dashed line is the positivity threshold (from the store's
+    ``immune_threshold`` row unless given). Values below :data:`MFI_FLOOR` are drawn at it.
+    """
+    if threshold is None:
+        threshold = store.value("immune_threshold", "mfi", population=POP)
+    saf = safety_population(trial)
+    d = trial.adimm.merge(saf, on="USUBJID")
+    d = d.loc[d["AVAL"].notna()]
+    cls = classes(trial.adimm)
+    labels = class_labels(trial.adimm)
+    arms = [a for a in trial.arms if a in set(saf["ARM"])]
+    colours = arm_colours(trial.arms)
+    fig, axes = plt.subplots(1, len(cls), figsize=(width, height), sharey=True, squeeze=False)
+    for ax, c in zip(axes[0], cls, strict=True):
+        dc = d.loc[d["PARAMCD"] == c]
+        for arm in arms:
+            da = dc.loc[dc["ARM"] == arm].sort_values(["USUBJID", "AVISITN"])
+            for _, g in da.groupby("USUBJID", sort=True):
+                ax.plot(g["AVISITN"].astype(float), np.maximum(g["AVAL"].astype(float), MFI_FLOOR),
+                        color=colours[arm], lw=0.4, alpha=0.25)
+            med = store.select(f"mfi_{c}", statistic="median", arm=arm, population=POP).copy()
+            med["x"] = med["visit"].astype(float)
+            med = med.sort_values("x")
+            ax.plot(med["x"], np.maximum(med["value"], MFI_FLOOR), "o-", color=colours[arm],
+                    lw=2, ms=4, label=f"{arm} (median)")
+        ax.axhline(threshold, color="black", ls="--", lw=0.8)
+        ax.set_yscale("log")
+        visits = sorted(dc["AVISITN"].astype(float).unique())
+        ax.set_xticks(visits, [f"M{int(v)}" for v in visits])
+        ax.set_title(labels[c], fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(axis="y", which="major", lw=0.3, alpha=0.5)
+    axes[0][0].set_ylabel("MFI (log scale)", fontsize=8)
+    handles, lab = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, lab, loc="lower center", ncol=len(arms), frameon=False, fontsize=8,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig

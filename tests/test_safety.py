@@ -1,0 +1,151 @@
+"""Adverse events (CONSORT Harms) on a hand-made fixture; arms are not the RESPINE labels.
+
+Expected counts are worked out by hand; Wilson and Newcombe limits are checked against
+statsmodels (an independent implementation).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+from analysis import safety
+from analysis.results import ResultsStore
+
+X, C = "Cells", "Placebo"
+INF, MSK, NRV = "Infections", "Musculoskeletal", "Nervous system"
+
+
+def _adsl():
+    rows = [("S1", X, "Y"), ("S2", X, "Y"), ("S3", X, "Y"), ("S4", X, "Y"), ("S10", X, "Y"),
+            ("S5", C, "Y"), ("S6", C, "Y"), ("S7", C, "Y"), ("S8", C, "Y"),
+            ("S9", "", "N")]  # not treated
+    return pd.DataFrame(rows, columns=["USUBJID", "TRT01A", "SAFFL"])
+
+
+def _adae(with_related_sae=True):
+    rows = [  # USUBJID, PT, SOC, SER, REL, SEV, OUT, WD, day, TRTEM
+        ("S1", "Back pain", MSK, "N", "PROCEDURE", "MILD", "RECOVERED", "N", 1, "Y"),
+        ("S1", "Back pain", MSK, "N", "PROCEDURE", "MODERATE", "RECOVERED", "N", 30, "Y"),
+        ("S1", "Headache", NRV, "N", "NOT RELATED", "MILD", "RECOVERED", "N", 5, "Y"),
+        ("S2", "Discitis", INF, "Y", "PROCEDURE", "SEVERE", "RECOVERING", "N", 12, "Y"),
+        ("S10", "Pneumonia", INF, "Y", "NOT RELATED", "SEVERE", "FATAL", "Y", 200, "Y"),
+        ("S5", "Back pain", MSK, "N", "PROCEDURE", "MILD", "RECOVERED", "N", 2, "Y"),
+        ("S6", "Headache", NRV, "N", "NOT RELATED", "MILD", "RECOVERED", "N", 40, "Y"),
+        ("S6", "Influenza", INF, "N", "NOT RELATED", "MILD", "RECOVERED", "N", -3, "N"),
+        ("S7", "Headache", NRV, "N", "NOT RELATED", "MILD", "RECOVERED", "N", 60, "Y"),
+        ("S9", "Back pain", MSK, "Y", "PROCEDURE", "MILD", "RECOVERED", "N", 3, "Y"),
+    ]
+    df = pd.DataFrame(rows, columns=["USUBJID", "AEDECOD", "AEBODSYS", "AESER", "AEREL",
+                                     "AESEV", "AEOUT", "AEWDFL", "ASTDY", "TRTEMFL"])
+    df["AESEQ"] = df.groupby("USUBJID").cumcount() + 1
+    df["AETERM"] = df["AEDECOD"]
+    if not with_related_sae:
+        df = df.loc[df["AEDECOD"] != "Discitis"]
+    return df
+
+
+def make_trial(**kw):
+    base = dict(adsl=_adsl(), adae=_adae(), arms=(X, C), control_arm=C)
+    base.update(kw)
+    return SimpleNamespace(**base)
+
+
+@pytest.fixture(scope="module")
+def store():
+    return ResultsStore.empty().add(safety.compute(make_trial()))
+
+
+def _v(store, endpoint, stat, arm, group=""):
+    return store.value(endpoint, stat, arm=arm, group=group, population="SAF")
+
+
+@pytest.mark.parametrize("endpoint, x_pts, x_ev, c_pts, c_ev", [
+    ("ae_any", 3, 5, 3, 3),        # S1 (3), S2, S10 vs S5, S6, S7 (S6's pre-treatment AE dropped)
+    ("ae_serious", 2, 2, 0, 0),    # S2, S10 (S9 is not in the safety population)
+    ("ae_related", 2, 3, 1, 1),    # S1 (2 back pain), S2 vs S5
+    ("ae_related_product", 0, 0, 0, 0),
+    ("sae_related", 1, 1, 0, 0),   # S2 discitis
+    ("ae_withdrawal", 1, 1, 0, 0),
+    ("death", 1, 1, 0, 0),
+    ("ae_severe", 2, 2, 0, 0),
+])
+def test_category_counts(store, endpoint, x_pts, x_ev, c_pts, c_ev):
+    assert _v(store, endpoint, "n_patients", X) == x_pts
+    assert _v(store, endpoint, "n_events", X) == x_ev
+    assert _v(store, endpoint, "n_patients", C) == c_pts
+    assert _v(store, endpoint, "n_events", C) == c_ev
+    assert _v(store, endpoint, "N", X) == 5 and _v(store, endpoint, "N", C) == 4
+
+
+def test_percent_and_risk_difference(store):
+    r = store.get("ae_any", "percent", arm=X, population="SAF")
+    lo, hi = proportion_confint(3, 5, method="wilson")
+    assert (r["value"], r["lower"], r["upper"]) == pytest.approx((60, 100 * lo, 100 * hi))
+    rd = store.get("ae_any", "risk_difference", arm=f"{X} vs {C}", population="SAF")
+    lo, hi = confint_proportions_2indep(3, 5, 3, 4, method="newcomb", compare="diff")
+    assert rd["value"] == pytest.approx(100 * (3 / 5 - 3 / 4))
+    assert rd["lower"] == pytest.approx(100 * lo) and rd["upper"] == pytest.approx(100 * hi)
+
+
+def test_by_term(store):
+    g = f"{MSK}|Back pain"
+    assert _v(store, "ae_pt", "n_patients", X, g) == 1
+    assert _v(store, "ae_pt", "n_events", X, g) == 2
+    assert _v(store, "ae_soc", "n_patients", C, NRV) == 2
+    assert not len(store.select("ae_pt", group=f"{INF}|Influenza"))  # not treatment-emergent
+    t = safety.pt_table(make_trial(), store)
+    first = t.columns[0]
+    # SOCs by patients over arms: Nervous 3, then Infections 2 and Musculoskeletal 2 (by name)
+    socs = [s.strip("*") for s in t[first] if s.startswith("**")]
+    assert socs == [NRV, INF, MSK]
+    assert t.iloc[0][f"{X} (N=5)"] == "1 (20.0) [1]"
+    pts = [s.strip("\u00a0") for s in t[first] if not s.startswith("**")]
+    assert pts == ["Headache", "Discitis", "Pneumonia", "Back pain"]
+
+
+def test_summary_table(store):
+    t = safety.summary_table(make_trial(), store)
+    assert list(t.columns) == ["Patients with", f"{X} (N=5)", f"{C} (N=4)", "RD, % (95% CI)"]
+    row = t.loc[t["Patients with"] == "Any adverse event"].iloc[0]
+    assert row[f"{X} (N=5)"] == "3 (60.0) [5]"
+    assert row["RD, % (95% CI)"].startswith("\u221215.0 (")  # minus sign
+
+
+def test_sae_listing():
+    lst = safety.sae_listing(make_trial())
+    assert list(lst["Subject"]) == ["S10", "S2"]  # arm order, then subject
+    assert list(lst["Relatedness"]) == ["Not related", "Procedure"]
+    assert list(lst["Outcome"]) == ["Fatal", "Recovering"]
+    assert list(lst["Onset day"]) == ["200", "12"]
+    assert lst.shape[1] <= 7
+
+
+def test_related_sae_sentence(store):
+    s = safety.related_sae_sentence(make_trial(), store)
+    assert s == ("1 serious adverse event (in 1 patient) was related to the procedure or the "
+                 f"product: 1 to the procedure; {X} 1, {C} 0.")
+    trial = make_trial(adae=_adae(with_related_sae=False))
+    st = ResultsStore.empty().add(safety.compute(trial))
+    assert safety.related_sae_sentence(trial, st) == (
+        "No serious adverse event was related to the procedure or the product.")
+
+
+def test_summary_sentence(store):
+    s = safety.summary_sentence(make_trial(), store)
+    assert "3 of 5 (60%) in the Cells arm and 3 of 4 (75%) in the Placebo arm had at least" in s
+
+
+def test_three_arms():
+    adsl = _adsl()
+    adsl.loc[adsl["USUBJID"] == "S10", "TRT01A"] = "Other"
+    trial = make_trial(adsl=adsl, arms=(X, "Other", C))
+    st = ResultsStore.empty().add(safety.compute(trial))
+    assert set(st.select("ae_any", statistic="risk_difference")["arm"]) == {
+        f"{X} vs {C}", f"Other vs {C}"}
+    assert st.value("death", "n_patients", arm="Other", population="SAF") == 1
+    t = safety.summary_table(trial, st)
+    assert t.shape[1] == 6
