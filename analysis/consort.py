@@ -275,8 +275,7 @@ def box_texts(flow: ConsortFlow) -> dict:
                 lines.append(f"  Missed visit, still in study {_n(flow.visit_missed[(a, v)])}")
         follow[a] = "\n".join(lines)
         out = flow.not_analysed[a]
-        lines = [f"Analysed for the primary endpoint (month {flow.primary_visit}) "
-                 f"{_n(flow.analysed[a])}",
+        lines = [f"Analysed for the primary endpoint {_n(flow.analysed[a])}",
                  f"  Excluded from this analysis {_n(sum(n for _, n in out))}"]
         lines += [f"    {r} {_n(n)}" for r, n in out]
         analysis[a] = "\n".join(lines)

@@ -155,7 +155,7 @@ def test_box_texts_list_every_reason(store):
     assert "Month 12: assessed (n = 2)" in texts["followup"]["Sham"].splitlines()
     assert "  Missed visit, still in study (n = 1)" in texts["followup"]["Sham"]
     assert texts["analysis"]["BM-MSC"].startswith(
-        "Analysed for the primary endpoint (month 12) (n = 1)")
+        "Analysed for the primary endpoint (n = 1)")
 
 
 def test_missing_codes_as_nan_are_handled():

@@ -1,0 +1,124 @@
+"""CONSORT drawing: no overlapping text, boxes or arrows, for 2 and 3 arms, at any count."""
+
+from __future__ import annotations
+
+import itertools
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from analysis.consort import ConsortFlow, box_texts
+from analysis.consort_plot import _wrap, draw_consort
+
+LONG = "Canal stenosis worse than Schizas B with a very long free-text explanation added"
+
+
+def make_flow(arms, big: bool) -> ConsortFlow:
+    """A flow with small or very large counts and many (long) reasons."""
+    k = 123_457 if big else 1
+    reasons = [(f"Reason {i}" if i % 3 else LONG, k * i) for i in range(10 if big else 2)]
+    visits = (1, 3, 6, 12, 24)
+    return ConsortFlow(
+        arms=tuple(arms), assessed=1000 * k, excluded=100 * k, exclusion_reasons=reasons,
+        randomised=900 * k, allocated={a: 300 * k for a in arms},
+        received={a: 290 * k for a in arms},
+        not_received={a: reasons[:3] for a in arms}, visits=visits,
+        visit_assessed={(a, v): 280 * k for a in arms for v in visits},
+        visit_missed={(a, v): k for a in arms for v in visits},
+        discontinued={(a, v): reasons[: (3 if big else 1)] for a in arms for v in visits},
+        primary_visit=12, analysed={a: 250 * k for a in arms},
+        not_analysed={a: reasons[:4] for a in arms})
+
+
+def _geometry(fig):
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    boxes = {p.get_gid(): p.get_window_extent(r) for p in ax.patches}
+    texts = {t.get_gid(): t.get_window_extent(r) for t in ax.texts
+             if t.get_gid() != "arrow"}
+    arrows = [(ax.transData.transform(a.xyann), ax.transData.transform(a.xy))
+              for a in ax.texts if a.get_gid() == "arrow"]
+    return boxes, texts, arrows, fig.bbox
+
+
+def _overlap(a, b, tol=0.5):
+    return (min(a.x1, b.x1) - max(a.x0, b.x0) > tol) and (min(a.y1, b.y1) - max(a.y0, b.y0) > tol)
+
+
+def _inside(inner, outer, tol=0.5):
+    return (inner.x0 >= outer.x0 - tol and inner.x1 <= outer.x1 + tol
+            and inner.y0 >= outer.y0 - tol and inner.y1 <= outer.y1 + tol)
+
+
+@pytest.mark.parametrize("arms", [("BM-MSC", "Sham"), ("Low dose", "High dose", "Placebo")])
+@pytest.mark.parametrize("big", [False, True])
+def test_no_overlap_and_text_inside_boxes(arms, big):
+    fig = draw_consort(box_texts(make_flow(arms, big)))
+    try:
+        boxes, texts, arrows, page = _geometry(fig)
+        assert len(boxes) == 3 + 3 * len(arms) + 4  # flow boxes + stage strip
+        for name, bb in texts.items():  # every text in its own box, and on the page
+            owner = boxes[name.replace("stagetext:", "stage:").replace("text:", "box:")]
+            assert _inside(bb, owner), name
+            assert _inside(bb, page), name
+        for (n1, a), (n2, b) in itertools.combinations(texts.items(), 2):
+            assert not _overlap(a, b), (n1, n2)
+        for (n1, a), (n2, b) in itertools.combinations(boxes.items(), 2):
+            assert not _overlap(a, b), (n1, n2)
+        for start, end in arrows:  # arrows run between boxes, never through one
+            for t in np.linspace(0.01, 0.99, 99):
+                x, y = start + t * (end - start)
+                for name, bb in boxes.items():
+                    assert not (bb.x0 + 1 < x < bb.x1 - 1 and bb.y0 + 1 < y < bb.y1 - 1), name
+    finally:
+        plt.close(fig)
+
+
+def test_arrows_end_on_box_edges():
+    fig = draw_consort(box_texts(make_flow(("A", "B", "C"), False)))
+    try:
+        boxes, _, arrows, _ = _geometry(fig)
+        flow_boxes = [b for n, b in boxes.items() if n.startswith("box:")]
+        ends = [end for start, end in arrows]
+        touching = [any(abs(e[1] - b.y1) < 1 or abs(e[0] - b.x0) < 1 for b in flow_boxes)
+                    for e in ends]
+        assert sum(touching) >= 1 + 1 + 3 + 6  # randomised, excluded, 3 allocations, 6 below
+    finally:
+        plt.close(fig)
+
+
+def test_boxes_grow_with_text():
+    small = draw_consort(box_texts(make_flow(("A", "B"), False)))
+    big = draw_consort(box_texts(make_flow(("A", "B"), True)))
+    try:
+        assert big.get_size_inches()[1] > small.get_size_inches()[1]
+        three = draw_consort(box_texts(make_flow(("A", "B", "C"), False)))
+        assert three.get_size_inches()[0] > small.get_size_inches()[0] + 1.5
+        plt.close(three)
+    finally:
+        plt.close(small)
+        plt.close(big)
+
+
+def test_every_count_is_drawn():
+    flow = make_flow(("A", "B"), True)
+    fig = draw_consort(box_texts(flow))
+    try:
+        drawn = " ".join(t.get_text() for t in fig.axes[0].texts).replace("\u00a0", " ")
+        drawn = " ".join(drawn.split())
+        assert "Assessed for eligibility (n = 123,457,000)" in drawn
+        assert f"(n = {250 * 123_457:,})" in drawn
+        assert "Reason 8 (n = 987,656)" in drawn
+    finally:
+        plt.close(fig)
+
+
+def test_wrap_keeps_indent_and_counts_whole():
+    text = "  " + "word " * 12 + "(n = 12,345)"
+    lines = _wrap(text, 30).splitlines()
+    assert all(len(line) <= 30 for line in lines)
+    assert lines[0].startswith("  word")
+    assert all(line.startswith("    ") for line in lines[1:])
+    assert "(n\u00a0=\u00a012,345)" in lines[-1]
