@@ -378,6 +378,12 @@ def figures(trial, store) -> dict:
 
 
 # ---------------------------------------------------------------- prose
+def visit_text(trial) -> str:
+    """Post-baseline immune visits in words, e.g. ``"1, 3 and 6"`` (months)."""
+    v = sorted({float(x) for x in trial.adimm["AVISITN"] if float(x) > 0})
+    return _join([_visit(x) for x in v])
+
+
 def sensitisation_sentence(trial, store, group: str = ANY) -> str:
     """One sentence: de novo sensitisation per arm (n/N, %) and Fisher's p, from the store."""
     arms = _arms_in(store, trial)

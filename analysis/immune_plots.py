@@ -6,9 +6,9 @@ individual MFI lines from the trial (individual-level data).
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 
-from analysis.figio import plt
 from analysis.immune import ANY, POP, class_labels, classes, safety_population
 
 #: Arm colours in trial.arms order (colour-blind safe Okabe-Ito).
