@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.binary import fisher_exact, newcombe_rd_ci, wilson_ci
-from analysis.formatting import fmt_p
+from analysis.formatting import fmt_num, fmt_p
 from analysis.results import result_row
 
 CLASS_ORDER = ["HLAI", "HLAII", "DSA"]
@@ -409,6 +409,34 @@ def sensitisation_sentence(trial, store, group: str = ANY) -> str:
             ps.append(f"p {p}" if p.startswith("<") else f"p = {p}")
     tail = f" (Fisher's exact test, {'; '.join(ps)})" if ps else ""
     return text + tail + "."
+
+
+def response_sentence(trial, store) -> str:
+    """Exploratory month-12 response by sensitisation in each experimental arm, from the store."""
+    sel = store.select("response_by_sensitisation", analysis="exploratory", population=POP)
+    out = []
+    for arm in [a for a in trial.arms if a in set(sel["arm"])]:
+        st = {(g, s): (v, lo, hi) for g, s, v, lo, hi in
+              sel.loc[sel["arm"] == arm, ["group", "statistic", "value", "lower", "upper"]]
+              .itertuples(index=False)}
+        n = {g: int(st.get((g, "N"), (0,))[0]) for g in ("Sensitised", "Not sensitised")}
+        if not n["Sensitised"] or not n["Not sensitised"]:
+            out.append(f"Among {arm} patients, {n['Sensitised']} sensitised and "
+                       f"{n['Not sensitised']} non-sensitised patients had an evaluable month-12 "
+                       "response, too few for a comparison.")
+            continue
+        grp = "Sensitised vs Not sensitised"
+        rd, lo, hi = st[(grp, "risk_difference")]
+        p = fmt_p(st[(grp, "p_value")][0])
+        out.append(
+            f"Among {arm} patients with an evaluable month-12 response and immune follow-up, "
+            f"{int(st[('Sensitised', 'n_responders')][0])} of {n['Sensitised']} sensitised "
+            f"patients ({st[('Sensitised', 'percent')][0]:.0f}%) and "
+            f"{int(st[('Not sensitised', 'n_responders')][0])} of {n['Not sensitised']} "
+            f"non-sensitised patients ({st[('Not sensitised', 'percent')][0]:.0f}%) responded "
+            f"(difference {fmt_num(rd, 0)} percentage points, 95% CI {fmt_num(lo, 0)} to "
+            f"{fmt_num(hi, 0)}; Fisher's exact test, p {'' if p.startswith('<') else '= '}{p}).")
+    return " ".join(out) if out else "No experimental-arm patient could be assessed."
 
 
 def _join(parts: list[str]) -> str:

@@ -213,3 +213,9 @@ def test_figures(store):
     assert len(mfi.axes[0].lines) == n_subj + 2 + 1
     den = figs["immune_denovo"]
     assert len(den.axes) == 3  # HLAI, HLAII, any class
+
+
+def test_response_sentence(store):
+    s = immune.response_sentence(make_trial(), store)
+    assert "2 of 3 sensitised patients (67%) and 1 of 1 non-sensitised patients (100%)" in s
+    assert "difference −33 percentage points" in s and "p = 1.00" in s
