@@ -1,0 +1,272 @@
+"""Loading a trial data folder: readers, the data dictionary, typed tables, :class:`Trial`.
+
+A data folder holds one file per dataset of the contract (``analysis/dictionary.yaml``),
+named after the dataset (``adsl.csv``, ``ADQS.xpt``, ``adae.parquet``, ...), and optionally
+a ``dataset.yaml`` (``name``, ``synthetic: true|false``, ``description``).
+
+Typed columns after loading: ``str`` and ``flag`` as text ("" when empty), ``int`` as int64,
+``float`` as float64, ``date`` as ``datetime64[ns]`` (NaT when empty).
+
+Examples
+--------
+>>> trial = load_trial("data/synthetic")          # doctest: +SKIP
+>>> trial.arms, trial.control_arm                  # doctest: +SKIP
+(('BM-MSC', 'Sham'), 'Sham')
+>>> column_label("adsl", "AGE")
+'Age (years)'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+DICTIONARY_PATH = Path(__file__).with_name("dictionary.yaml")
+DATASETS = ("screening", "adsl", "adqs", "admri", "adimm", "adae")
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".xpt": "xpt", ".sas7bdat": "sas7bdat"}
+SAS_EPOCH = pd.Timestamp("1960-01-01")
+
+
+class DataError(Exception):
+    """The data folder does not meet the data contract; ``problems`` lists every problem."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        lines = [f"{len(self.problems)} problem(s) in the trial data:"]
+        lines += [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+@lru_cache(maxsize=1)
+def dictionary() -> dict:
+    """The parsed data dictionary (``analysis/dictionary.yaml``)."""
+    with open(DICTIONARY_PATH, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def columns(dataset: str) -> dict:
+    """Column specifications of ``dataset`` (name -> attributes), in dictionary order."""
+    return dictionary()["datasets"][dataset]["columns"]
+
+
+def arms() -> tuple[str, ...]:
+    """Arm labels from the dictionary: experimental first, control last."""
+    a = dictionary()["arms"]
+    return (a["experimental"], a["control"])
+
+
+def visits() -> dict[int, str]:
+    """Visit number (AVISITN, months) -> visit label (AVISIT)."""
+    return {int(k): v for k, v in dictionary()["visits"].items()}
+
+
+def allowed_values(dataset: str, column: str) -> list | None:
+    """The allowed values of a column (resolving ``allowed_from``), or None."""
+    spec = columns(dataset)[column]
+    src = spec.get("allowed_from")
+    if src == "arms":
+        vals = list(arms())
+        return [""] + vals if spec.get("nullable") else vals
+    if src == "visits":
+        return list(visits().values())
+    return spec.get("allowed")
+
+
+def column_label(dataset: str, column: str) -> str:
+    """Human label with its unit for tables, e.g. ``column_label("adsl", "AGE") -> 'Age (years)'``.
+
+    Unknown columns return the column name unchanged.
+    """
+    spec = dictionary()["datasets"].get(dataset, {}).get("columns", {}).get(column)
+    if spec is None:
+        return column
+    label = spec.get("label", column)
+    return f"{label} ({spec['unit']})" if spec.get("unit") else label
+
+
+def param_label(dataset: str, paramcd: str, unit: bool = True) -> str:
+    """Label of a parameter code, e.g. ``param_label("adqs", "VAS") -> 'Pain VAS (mm)'``."""
+    spec = dictionary()["datasets"][dataset].get("parameters", {}).get(paramcd)
+    if spec is None:
+        return paramcd
+    return f"{spec['label']} ({spec['unit']})" if unit and spec.get("unit") else spec["label"]
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, eq=False)
+class RawTable:
+    """One dataset as read from its file (column names upper-cased, values untyped)."""
+
+    name: str
+    path: Path
+    frame: pd.DataFrame
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+
+def dataset_files(folder: str | Path) -> dict[str, list[Path]]:
+    """Files of the folder that hold a contract dataset: name -> paths (more than one = error)."""
+    found: dict[str, list[Path]] = {}
+    for p in sorted(Path(folder).iterdir()):
+        if p.is_file() and p.suffix.lower() in FORMATS and p.stem.lower() in DATASETS:
+            found.setdefault(p.stem.lower(), []).append(p)
+    return found
+
+
+def read_file(path: str | Path) -> pd.DataFrame:
+    """Read one CSV/Parquet/XPT/sas7bdat file; CSV cells stay text, column names upper-cased."""
+    path = Path(path)
+    fmt = FORMATS[path.suffix.lower()]
+    if fmt == "csv":
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    elif fmt == "parquet":
+        df = pd.read_parquet(path)
+    else:
+        df = pd.read_sas(path, format="xport" if fmt == "xpt" else "sas7bdat",
+                         encoding="utf-8")
+    df.columns = [str(c).strip().upper() for c in df.columns]
+    return df
+
+
+def read_folder(folder: str | Path) -> dict[str, RawTable]:
+    """Read every contract dataset present in ``folder`` (the first file when duplicated)."""
+    return {name: RawTable(name, paths[0], read_file(paths[0]))
+            for name, paths in dataset_files(folder).items()}
+
+
+def read_metadata(folder: str | Path) -> dict:
+    """The folder's ``dataset.yaml`` as a dict (empty when absent)."""
+    p = Path(folder) / "dataset.yaml"
+    if not p.exists():
+        return {}
+    with open(p, encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+# ---------------------------------------------------------------------------- typing
+
+
+def is_empty(s: pd.Series) -> pd.Series:
+    """True where a cell is missing: NaN/None/NaT or blank text."""
+    if s.dtype == object or pd.api.types.is_string_dtype(s):
+        return s.isna() | (s.astype(str).str.strip() == "")
+    return s.isna()
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        return s.fillna("").str.strip().astype(object)
+
+    def conv(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+            return ""
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "replace")
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        if isinstance(v, pd.Timestamp):
+            return v.strftime("%Y-%m-%d")
+        return str(v).strip()
+
+    return pd.Series([conv(v) for v in s], index=s.index, dtype=object)
+
+
+def parse_column(s: pd.Series, typ: str) -> tuple[pd.Series, pd.Series]:
+    """Convert ``s`` to the dictionary type ``typ``; returns (values, bad) where ``bad`` marks
+    non-empty cells that could not be converted (a type error)."""
+    empty = is_empty(s)
+    if typ in ("str", "flag"):
+        vals = _as_text(s)
+        bad = pd.Series(False, index=s.index)
+        if typ == "flag":
+            bad = ~empty & ~vals.isin(["Y", "N"])
+        return vals, bad
+    if typ in ("int", "float"):
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            vals = s.astype(float)
+        else:
+            vals = pd.to_numeric(_as_text(s), errors="coerce").astype(float)
+        bad = ~empty & vals.isna()
+        if typ == "int":
+            frac = vals.notna() & (vals != np.round(vals))
+            bad |= frac
+        return vals, bad
+    if typ == "date":
+        if pd.api.types.is_datetime64_any_dtype(s):
+            vals = pd.to_datetime(s).dt.tz_localize(None) if getattr(s.dt, "tz", None) else s
+            vals = vals.astype("datetime64[ns]")
+        elif pd.api.types.is_numeric_dtype(s):  # SAS dates: days since 1960-01-01
+            vals = SAS_EPOCH + pd.to_timedelta(s.astype(float), unit="D")
+        else:
+            txt = _as_text(s)
+            vals = pd.to_datetime(txt.where(txt != "", None), format="%Y-%m-%d",
+                                  errors="coerce")
+        vals = pd.Series(vals, index=s.index).astype("datetime64[ns]")
+        bad = ~empty & vals.isna()
+        return vals, bad
+    raise ValueError(f"unknown dictionary type {typ!r}")
+
+
+def typed_frame(raw: RawTable) -> pd.DataFrame:
+    """The dataset with dictionary columns converted to their types (other columns kept)."""
+    df = raw.frame.copy()
+    for col, spec in columns(raw.name).items():
+        if col not in df.columns:
+            continue
+        vals, _ = parse_column(df[col], spec["type"])
+        if spec["type"] == "int":
+            vals = vals.astype("int64") if vals.notna().all() else vals.astype("Int64")
+        df[col] = vals
+    return df.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------- trial
+
+
+@dataclass(frozen=True, eq=False)
+class Trial:
+    """A validated trial: the six contract tables plus where they came from."""
+
+    screening: pd.DataFrame
+    adsl: pd.DataFrame
+    adqs: pd.DataFrame
+    admri: pd.DataFrame
+    adimm: pd.DataFrame
+    adae: pd.DataFrame
+    source: Path
+    synthetic: bool
+    arms: tuple[str, ...] = field(default_factory=arms)
+    control_arm: str = field(default_factory=lambda: arms()[-1])
+
+    @property
+    def experimental_arms(self) -> tuple[str, ...]:
+        """The arms other than the control arm."""
+        return tuple(a for a in self.arms if a != self.control_arm)
+
+    @property
+    def metadata(self) -> dict:
+        """The folder's ``dataset.yaml``."""
+        return read_metadata(self.source)
+
+
+def load_trial(path: str | Path = "data/synthetic") -> Trial:
+    """Read, validate and type the data folder ``path``; raises :class:`DataError` listing
+    every problem found."""
+    from analysis.validation import check_folder
+
+    folder = Path(path)
+    raw, problems = check_folder(folder)
+    if problems:
+        raise DataError(problems)
+    tables = {name: typed_frame(raw[name]) for name in DATASETS}
+    meta = read_metadata(folder)
+    return Trial(**tables, source=folder.resolve(), synthetic=bool(meta.get("synthetic", False)))

@@ -1,0 +1,377 @@
+"""Validation of a trial data folder against the data contract (``analysis/dictionary.yaml``).
+
+Every problem names the file, the column, the row(s) (1-based data rows as in the file:
+row 1 is the first row after the header) or the subject(s) (USUBJID), and the rule broken.
+All problems are collected; :func:`analysis.data.load_trial` raises one
+:class:`analysis.data.DataError` listing them, and ``python -m analysis validate DIR``
+prints them and exits 1 (0 with a one-line summary when the folder is clean).
+
+Rules (the ``rule`` names in messages): ``file-present``, ``duplicate-format``,
+``readable``, ``direct-identifier``, ``column-present``, ``type``, ``missing-value``,
+``allowed-values``, ``allowed-arm``, ``allowed-visit``, ``range``, ``unique-key``,
+``known-subject``, ``baseline-present``, ``baseline-flag``, ``date-order``, ``study-day``,
+``base-chg``, ``positivity-flag``, ``population``, ``disposition``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import data as D
+
+MAX_LISTED = 10
+_ID_FRAGMENTS = ("BIRTH", "EMAIL", "PHONE", "ADDRESS", "POSTCODE", "ZIPCODE", "SURNAME",
+                 "FIRSTNAME", "LASTNAME", "PATNAME", "FULLNAME")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where (file, column, rows or subjects) and what."""
+
+    file: str
+    column: str
+    rows: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        where = ", ".join(x for x in (self.file, f"column {self.column}" if self.column else "",
+                                      self.rows) if x)
+        return f"{where}: {self.message} [rule: {self.rule}]"
+
+
+def _rows(index, label: str = "row") -> str:
+    """'row 3' / 'rows 3, 5 (and 2 more)' from 0-based positions (shown 1-based)."""
+    pos = [int(i) + 1 for i in index]
+    return _listing(pos, label)
+
+
+def _listing(items, label: str) -> str:
+    items = list(items)
+    shown = ", ".join(str(i) for i in items[:MAX_LISTED])
+    more = f" (and {len(items) - MAX_LISTED} more)" if len(items) > MAX_LISTED else ""
+    plural = label + ("s" if len(items) > 1 else "")
+    return f"{plural} {shown}{more}"
+
+
+def _subjects(ids) -> str:
+    return _listing(sorted(set(map(str, ids))), "subject")
+
+
+def _examples(values) -> str:
+    uniq = list(dict.fromkeys(str(v) for v in values))
+    txt = ", ".join(repr(v) for v in uniq[:5])
+    return txt + (", ..." if len(uniq) > 5 else "")
+
+
+def _looks_like_identifier(col: str, known: set[str]) -> bool:
+    norm = re.sub(r"[\s_\-]", "", col.upper())
+    if col in known:
+        return False
+    if norm in set(D.dictionary().get("identifier_columns", [])):
+        return True
+    return any(f in norm for f in _ID_FRAGMENTS)
+
+
+# ---------------------------------------------------------------------------- per table
+
+
+def _check_table(raw: D.RawTable) -> tuple[list[Problem], pd.DataFrame]:
+    """Single-table rules; returns the problems and the typed frame (bad cells as missing)."""
+    probs: list[Problem] = []
+    f = raw.file
+    spec = D.columns(raw.name)
+    df = raw.frame
+    for col in df.columns:
+        if _looks_like_identifier(col, set(spec)):
+            probs.append(Problem(f, col, "", "direct-identifier",
+                                 f"column {col!r} looks like a direct identifier (name, date of "
+                                 "birth, address, phone, e-mail...) and must be removed before "
+                                 "analysis"))
+    typed = pd.DataFrame(index=df.index)
+    for col, cs in spec.items():
+        if col not in df.columns:
+            if cs.get("required", True):
+                probs.append(Problem(f, col, "", "column-present",
+                                     f"required column {col} is missing"))
+            continue
+        vals, bad = D.parse_column(df[col], cs["type"])
+        typ = cs["type"]
+        if bad.any():
+            what = {"flag": "Y or N", "date": "a date YYYY-MM-DD", "int": "an integer",
+                    "float": "a number"}.get(typ, typ)
+            probs.append(Problem(f, col, _rows(np.flatnonzero(bad)), "type",
+                                 f"expected {what}, found {_examples(df[col][bad])}"))
+            vals = vals.where(~bad) if typ != "str" else vals
+        empty = D.is_empty(df[col]) & ~bad
+        if not cs.get("nullable", False) and empty.any():
+            probs.append(Problem(f, col, _rows(np.flatnonzero(empty)), "missing-value",
+                                 "value is empty but the column does not allow missing values"))
+        allowed = D.allowed_values(raw.name, col)
+        if allowed is not None:
+            ok_vals = [str(a) for a in allowed] if typ in ("str", "flag") else allowed
+            cmp = vals if typ in ("str", "flag") else vals
+            notok = ~cmp.isin(ok_vals) & ~empty & ~bad
+            if typ not in ("str", "flag"):
+                notok &= cmp.notna()
+            if notok.any():
+                rule = ("allowed-arm" if col in ("TRT01P", "TRT01A") else
+                        "allowed-visit" if col in ("AVISIT", "AVISITN") else "allowed-values")
+                probs.append(Problem(f, col, _rows(np.flatnonzero(notok)), rule,
+                                     f"value(s) {_examples(df[col][notok])} not in the allowed "
+                                     f"values {[a for a in allowed if a != '']}"))
+        if typ in ("int", "float"):
+            lo, hi = cs.get("min"), cs.get("max")
+            out = pd.Series(False, index=df.index)
+            if lo is not None:
+                out |= vals < lo
+            if hi is not None:
+                out |= vals > hi
+            if out.any():
+                probs.append(Problem(f, col, _rows(np.flatnonzero(out)), "range",
+                                     f"value(s) {_examples(vals[out])} outside the range "
+                                     f"{lo} to {hi}"))
+        typed[col] = vals
+    key = D.dictionary()["datasets"][raw.name].get("key", [])
+    if all(k in typed.columns for k in key) and len(typed):
+        dup = typed.duplicated(key, keep=False)
+        if dup.any():
+            probs.append(Problem(f, "+".join(key), _rows(np.flatnonzero(dup)), "unique-key",
+                                 f"duplicate key ({', '.join(key)}) in {int(dup.sum())} rows"))
+    return probs, typed
+
+
+# ---------------------------------------------------------------------------- across tables
+
+
+def _cross(tables: dict[str, D.RawTable], typed: dict[str, pd.DataFrame]) -> list[Problem]:
+    probs: list[Problem] = []
+    if "adsl" not in typed or "USUBJID" not in typed["adsl"]:
+        return probs
+    adsl = typed["adsl"]
+    fname = {n: t.file for n, t in tables.items()}
+    known = set(adsl["USUBJID"])
+    randdt = adsl.set_index("USUBJID")["RANDDT"] if "RANDDT" in adsl else None
+    if randdt is not None:
+        randdt = randdt[~randdt.index.duplicated()]
+
+    # every USUBJID known to adsl
+    for name in ("screening", "adqs", "admri", "adimm", "adae"):
+        t = typed.get(name)
+        if t is None or "USUBJID" not in t:
+            continue
+        ids = t["USUBJID"]
+        orphan = (ids != "") & ~ids.isin(known)
+        if orphan.any():
+            probs.append(Problem(fname[name], "USUBJID", _rows(np.flatnonzero(orphan)),
+                                 "known-subject",
+                                 f"subject(s) {_examples(ids[orphan])} not found in adsl"))
+
+    # screening <-> adsl
+    scr = typed.get("screening")
+    if scr is not None and {"USUBJID", "RANDFL"} <= set(scr.columns):
+        inconsistent = (scr["RANDFL"] == "Y") != (scr["USUBJID"] != "")
+        if inconsistent.any():
+            probs.append(Problem(fname["screening"], "RANDFL", _rows(np.flatnonzero(inconsistent)),
+                                 "population", "RANDFL must be Y exactly when USUBJID is given"))
+        missing = known - set(scr["USUBJID"])
+        if missing:
+            probs.append(Problem(fname["adsl"], "USUBJID", _subjects(missing), "known-subject",
+                                 "randomised subject(s) absent from the screening log"))
+
+    # population flags in adsl
+    if {"SAFFL", "TRTSDT", "TRT01A", "ITTFL"} <= set(adsl.columns):
+        bad = (adsl["SAFFL"] == "Y") != adsl["TRTSDT"].notna()
+        bad |= (adsl["SAFFL"] == "Y") != (adsl["TRT01A"] != "")
+        if bad.any():
+            probs.append(Problem(fname["adsl"], "SAFFL", _rows(np.flatnonzero(bad)), "population",
+                                 "SAFFL must be Y exactly when TRTSDT and TRT01A are given"))
+        bad = adsl["ITTFL"] != "Y"
+        if bad.any():
+            probs.append(Problem(fname["adsl"], "ITTFL", _rows(np.flatnonzero(bad)), "population",
+                                 "every randomised subject belongs to the ITT population"))
+
+    # dates not before randomisation, study days
+    if randdt is not None:
+        if "TRTSDT" in adsl:
+            early = adsl["TRTSDT"] < adsl["RANDDT"]
+            if early.any():
+                probs.append(Problem(fname["adsl"], "TRTSDT", _rows(np.flatnonzero(early)),
+                                     "date-order", "injection date before RANDDT"))
+        for name, dcol, ycol in (("adqs", "ADT", "ADY"), ("admri", "ADT", "ADY"),
+                                 ("adimm", "ADT", "ADY"), ("adae", "ASTDT", "ASTDY")):
+            t = typed.get(name)
+            if t is None or not {"USUBJID", dcol} <= set(t.columns):
+                continue
+            rd = t["USUBJID"].map(randdt)
+            early = t[dcol] < rd
+            if early.any():
+                probs.append(Problem(fname[name], dcol, _rows(np.flatnonzero(early)),
+                                     "date-order",
+                                     f"date before the subject's RANDDT (subject(s) "
+                                     f"{_examples(t['USUBJID'][early])})"))
+            if ycol in t:
+                expect = (t[dcol] - rd).dt.days + 1
+                wrong = expect.notna() & t[ycol].notna() & (t[ycol] != expect)
+                if wrong.any():
+                    probs.append(Problem(fname[name], ycol, _rows(np.flatnonzero(wrong)),
+                                         "study-day", f"{ycol} must equal {dcol} - RANDDT + 1"))
+
+    # visit label matches visit number, baseline flag, BASE/CHG
+    vis = D.visits()
+    for name in ("adqs", "admri", "adimm"):
+        t = typed.get(name)
+        if t is None:
+            continue
+        if {"AVISIT", "AVISITN"} <= set(t.columns):
+            lab = t["AVISITN"].map(vis)
+            bad = lab.notna() & t["AVISIT"].isin(list(vis.values())) & (lab != t["AVISIT"])
+            if bad.any():
+                probs.append(Problem(fname[name], "AVISIT", _rows(np.flatnonzero(bad)),
+                                     "allowed-visit", "AVISIT does not match AVISITN"))
+        if {"ABLFL", "AVISITN"} <= set(t.columns):
+            bad = (t["ABLFL"] == "Y") != (t["AVISITN"] == 0)
+            if bad.any():
+                probs.append(Problem(fname[name], "ABLFL", _rows(np.flatnonzero(bad)),
+                                     "baseline-flag", "ABLFL must be Y exactly at AVISITN 0"))
+        if {"USUBJID", "PARAMCD", "AVISITN", "AVAL", "BASE", "CHG"} <= set(t.columns):
+            probs += _base_chg(t, fname[name])
+
+    # baseline present for every ITT subject
+    adqs = typed.get("adqs")
+    if adqs is not None and {"USUBJID", "PARAMCD", "AVISITN"} <= set(adqs.columns) \
+            and "ITTFL" in adsl:
+        itt = adsl.loc[adsl["ITTFL"] == "Y", "USUBJID"]
+        base = adqs[adqs["AVISITN"] == 0]
+        for param in ("VAS", "ODI"):
+            have = set(base.loc[base["PARAMCD"] == param, "USUBJID"])
+            lack = [u for u in itt if u not in have]
+            if lack:
+                probs.append(Problem(fname["adqs"], "AVISITN", _subjects(lack),
+                                     "baseline-present",
+                                     f"no baseline (AVISITN 0) {param} record for ITT subject(s)"))
+
+    # immune positivity flag
+    imm = typed.get("adimm")
+    if imm is not None and {"AVAL", "POSFL"} <= set(imm.columns):
+        thr = float(D.dictionary()["immune_positivity_threshold"])
+        bad = imm["AVAL"].notna() & ((imm["AVAL"] >= thr) != (imm["POSFL"] == "Y"))
+        if bad.any():
+            probs.append(Problem(fname["adimm"], "POSFL", _rows(np.flatnonzero(bad)),
+                                 "positivity-flag",
+                                 f"POSFL must be Y exactly when AVAL >= {thr:g}"))
+
+    probs += _disposition(adsl, adqs, fname)
+    return probs
+
+
+def _base_chg(t: pd.DataFrame, file: str) -> list[Problem]:
+    probs = []
+    base = t[t["AVISITN"] == 0].drop_duplicates(["USUBJID", "PARAMCD"])
+    base = base.set_index(["USUBJID", "PARAMCD"])["AVAL"]
+    idx = pd.MultiIndex.from_arrays([t["USUBJID"], t["PARAMCD"]])
+    expect_base = pd.Series(base.reindex(idx).to_numpy(), index=t.index)
+    tol = 1e-4
+    bad = expect_base.notna() & ((t["BASE"] - expect_base).abs() > tol)
+    bad |= expect_base.notna() & t["BASE"].isna()
+    if bad.any():
+        probs.append(Problem(file, "BASE", _rows(np.flatnonzero(bad)), "base-chg",
+                             "BASE differs from the subject's baseline (AVISITN 0) AVAL"))
+    wrong = (t["CHG"] - (t["AVAL"] - t["BASE"])).abs() > tol
+    wrong |= t["CHG"].isna() & t["AVAL"].notna() & t["BASE"].notna()
+    if wrong.any():
+        probs.append(Problem(file, "CHG", _rows(np.flatnonzero(wrong)), "base-chg",
+                             "CHG must equal AVAL - BASE"))
+    return probs
+
+
+def _disposition(adsl, adqs, fname) -> list[Problem]:
+    probs = []
+    if not {"EOSSTT", "DCSREAS", "DCSVISN", "USUBJID"} <= set(adsl.columns):
+        return probs
+    comp = adsl["EOSSTT"] == "COMPLETED"
+    bad = (comp & (adsl["DCSREAS"] != "")) | (~comp & (adsl["DCSREAS"] == ""))
+    if bad.any():
+        probs.append(Problem(fname["adsl"], "DCSREAS", _rows(np.flatnonzero(bad)), "disposition",
+                             "DCSREAS must be empty for COMPLETED and given for DISCONTINUED"))
+    bad = comp & (adsl["DCSVISN"] != 24)
+    if bad.any():
+        probs.append(Problem(fname["adsl"], "DCSVISN", _rows(np.flatnonzero(bad)), "disposition",
+                             "completers must have DCSVISN 24"))
+    if adqs is not None and {"USUBJID", "AVISITN"} <= set(adqs.columns):
+        last = adqs.groupby("USUBJID")["AVISITN"].max()
+        got = adsl["USUBJID"].map(last)
+        bad = got.notna() & adsl["DCSVISN"].notna() & (got != adsl["DCSVISN"])
+        if bad.any():
+            probs.append(Problem(fname["adsl"], "DCSVISN", _rows(np.flatnonzero(bad)),
+                                 "disposition",
+                                 "DCSVISN differs from the last visit present in adqs"))
+    return probs
+
+
+# ---------------------------------------------------------------------------- entry points
+
+
+def validate_tables(tables: dict[str, D.RawTable], folder: str | Path | None = None) -> list:
+    """Every problem of already-read tables (plus file-level rules when ``folder`` is given)."""
+    probs: list[Problem] = []
+    if folder is not None:
+        for name, paths in D.dataset_files(folder).items():
+            if len(paths) > 1:
+                probs.append(Problem(", ".join(p.name for p in paths), "", "", "duplicate-format",
+                                     f"dataset {name} is present in more than one file; keep "
+                                     "exactly one"))
+    for name in D.DATASETS:
+        if name not in tables:
+            exts = "/".join(D.FORMATS.values())
+            probs.append(Problem(f"{name}.{{{exts}}}", "", "", "file-present",
+                                 f"required dataset {name} not found"))
+    typed = {}
+    for name, raw in tables.items():
+        p, typed[name] = _check_table(raw)
+        probs += p
+    probs += _cross(tables, typed)
+    return probs
+
+
+def check_folder(folder: str | Path) -> tuple[dict[str, D.RawTable], list[Problem]]:
+    """Read and validate a data folder; returns the readable tables and every problem."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {}, [Problem(str(folder), "", "", "file-present", "not a folder of trial data")]
+    tables, probs, unreadable = {}, [], set()
+    for name, paths in D.dataset_files(folder).items():
+        try:
+            tables[name] = D.RawTable(name, paths[0], D.read_file(paths[0]))
+        except Exception as exc:  # noqa: BLE001 - any reader failure is reported
+            probs.append(Problem(paths[0].name, "", "", "readable", f"cannot read: {exc}"))
+            unreadable.add(name)
+    rest = validate_tables(tables, folder)
+    rest = [p for p in rest if not (p.rule == "file-present"
+                                    and any(p.file.startswith(n + ".") for n in unreadable))]
+    return tables, probs + rest
+
+
+def validate_folder(folder: str | Path) -> list[Problem]:
+    """Every problem of a data folder (empty when clean)."""
+    return check_folder(folder)[1]
+
+
+def main(path: str | Path) -> int:
+    """Print every problem of the folder and return 1, or a one-line OK summary and 0."""
+    tables, probs = check_folder(path)
+    if probs:
+        print(f"{path}: {len(probs)} problem(s)")
+        for p in probs:
+            print(f"  - {p}")
+        return 1
+    n = {k: len(tables[k].frame) for k in D.DATASETS}
+    print(f"{path}: OK - {n.get('adsl', 0)} randomised subjects, "
+          + ", ".join(f"{k} {v} rows" for k, v in n.items() if k != "adsl"), file=sys.stdout)
+    return 0
