@@ -1,0 +1,202 @@
+"""The built-in engine: Jupyter kernels run the cells, pandoc converts, Typst makes the PDF.
+
+For each chapter of the book: parse the ``.qmd`` (:mod:`publishing.qmd`), execute it in its own
+kernel (:mod:`publishing.kernel`), turn it into pandoc markdown (:mod:`publishing.assemble`) and
+then into pandoc's AST, numbered (:mod:`publishing.pandoc_ast`). The chapters are joined into
+one document, cross-references resolved, and pandoc writes it as HTML (one self-contained
+file), Typst (compiled to PDF by the ``typst`` package) and DOCX, with citeproc.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from publishing import assemble, kernel, pandoc_ast, qmd
+from publishing.book import Book
+
+CSS = """\
+body { max-width: 54em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+th, td { border-bottom: 1px solid #ccc; padding: 0.25em 0.6em; }
+thead th { border-bottom: 2px solid #555; }
+caption, figcaption { font-style: italic; text-align: left; margin: 0.4em 0; }
+figure img { max-width: 100%; height: auto; }
+.header-section-number { margin-right: 0.4em; }
+h1.part { text-align: center; margin-top: 2em; color: #444; }
+.callout { border-left: 4px solid #0758e5; background: #f3f7fe; padding: 0.3em 1em;
+  margin: 1em 0; }
+.callout-warning, .callout-caution { border-color: #ff9100; background: #fff8ef; }
+.callout-important { border-color: #cc1914; background: #fdf3f3; }
+.callout-tip { border-color: #00a047; background: #f1fbf5; }
+.callout-title p { margin: 0.3em 0; }
+"""
+
+TYPST = """\
+#set document(date: none)
+#set figure(numbering: none)
+#show figure: set block(breakable: true)
+#show heading.where(level: 1): it => { pagebreak(weak: true); it }
+"""
+
+
+def pandoc_path() -> str:
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+def versions() -> dict[str, str]:
+    """Versions of the parts this engine uses."""
+    from importlib.metadata import version
+
+    import pypandoc
+
+    return {"pandoc": pypandoc.get_pandoc_version(), "typst": version("typst"),
+            "python": sys.version.split()[0], "nbclient": version("nbclient"),
+            "ipykernel": version("ipykernel")}
+
+
+def _pandoc(args: list[str], cwd: Path, stdin: str | None = None) -> str:
+    proc = subprocess.run([pandoc_path(), *args], cwd=cwd, input=stdin, text=True,
+                          capture_output=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pandoc {' '.join(args)} failed:\n{proc.stderr}")
+    return proc.stdout
+
+
+def to_ast(markdown: str, cwd: Path) -> dict:
+    """Pandoc's JSON AST of a pandoc-markdown text."""
+    return json.loads(_pandoc(["-f", "markdown", "-t", "json"], cwd, markdown))
+
+
+def _header(level: int, text: str, ident: str, classes: list[str]) -> dict:
+    inl = []
+    for i, w in enumerate(text.split()):
+        inl += ([pandoc_ast.Space()] if i else []) + [pandoc_ast.Str(w)]
+    return {"t": "Header", "c": [level, [ident, classes, []], inl]}
+
+
+def _has_citations(blocks) -> bool:
+    found = []
+
+    def fn(x):
+        if x.get("t") == "Cite":
+            found.append(x)
+        return x
+
+    pandoc_ast._walk_inlines(blocks, fn)
+    return bool(found)
+
+
+def _meta(book: Book, work: Path) -> dict:
+    import yaml
+
+    front = {"title": book.title, "author": book.authors, "lang": "en-GB"}
+    for key in ("subtitle", "date", "abstract"):
+        if book.book.get(key):
+            front[key] = str(book.book[key])
+    text = "---\n" + yaml.safe_dump(front, allow_unicode=True) + "---\n"
+    return to_ast(text, work)
+
+
+def build_document(book: Book, work: Path, progress=print) -> tuple[dict, pandoc_ast.Registry]:
+    """Execute and number every chapter; the whole book as one pandoc JSON document."""
+    registry = pandoc_ast.Registry()
+    defaults = book.execute
+    blocks: list = []
+    media = work / "media"
+    chapters = book.chapters
+    done = 0
+    for entry in book.entries:
+        if entry.kind == "part":
+            slug = "part-" + "-".join(entry.title.lower().split())
+            blocks.append(_header(1, entry.title, slug, ["part", "unnumbered"]))
+            continue
+        done += 1
+        rel = entry.path.relative_to(book.root)
+        progress(f"  [{done}/{len(chapters)}] {rel}")
+        doc = qmd.read(entry.path)
+        run = kernel.execute(doc, defaults, name=str(rel))
+        md = assemble.chapter_markdown(doc, run, defaults, media)
+        if doc.meta.get("title") and not md.lstrip().startswith("# "):
+            md = f"# {doc.meta['title']}\n\n{md}"
+        ast = to_ast(md, work)
+        chapter = pandoc_ast.callouts(ast["blocks"])
+        blocks += pandoc_ast.number_chapter(chapter, registry, entry.kind)
+    blocks = pandoc_ast.resolve_refs(blocks, registry)
+    blocks = pandoc_ast.dedupe_ids(blocks)
+    if _has_citations(blocks):
+        blocks.append(_header(1, "References", "references", ["unnumbered"]))
+        blocks.append(pandoc_ast.Div("refs", ["references"], []))
+    meta = _meta(book, work)
+    return {"pandoc-api-version": meta["pandoc-api-version"], "meta": meta["meta"],
+            "blocks": blocks}, registry
+
+
+def write_formats(book: Book, document: dict, work: Path, out_dir: Path,
+                  assets: dict[str, Path]) -> list[Path]:
+    """Write ``<name>.html``, ``.pdf`` and ``.docx`` of ``document`` into ``out_dir``."""
+    import typst
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    common = ["-f", "json", "--citeproc"]
+    for key, opt in (("bibliography", "--bibliography"), ("csl", "--csl")):
+        path = book.resource(key)
+        if path:
+            common += [opt, str(path)]
+    fmts = book.formats
+    written = []
+
+    def opts(fmt: str) -> list[str]:
+        o = fmts.get(fmt) or {}
+        return ["--toc"] if isinstance(o, dict) and o.get("toc") else []
+
+    def source(fmt: str) -> str:
+        doc = dict(document, blocks=pandoc_ast.for_format(document["blocks"], fmt))
+        path = work / f"book.{fmt}.json"
+        path.write_text(json.dumps(doc), encoding="utf-8")
+        return str(path)
+
+    css = work / "book.css"
+    css.write_text(CSS, encoding="utf-8")
+    html = out_dir / f"{book.name}.html"
+    _pandoc([*common, source("html"), "-t", "html5", "-s", "--embed-resources", "--css",
+             str(css), "--include-before-body", str(assets["html"]), "--section-divs",
+             *opts("html"), "-o", str(html)], work)
+    written.append(html)
+
+    head = work / "book-head.typ"
+    head.write_text(assets["typst"].read_text(encoding="utf-8") + TYPST, encoding="utf-8")
+    typ = work / "book.typ"
+    paper = ((fmts.get("typst") or {}) if isinstance(fmts.get("typst"), dict) else {}).get(
+        "papersize", "a4")
+    _pandoc([*common, source("typst"), "-t", "typst", "-s", "-H", str(head), "-V",
+             f"papersize={paper}", "-V", "page-numbering=1", *opts("typst"), "-o", str(typ)],
+            work)
+    pdf = out_dir / f"{book.name}.pdf"
+    try:
+        typst.compile(str(typ), output=str(pdf), root=str(work), timestamp=0)
+    except Exception as err:  # typst raises its own error type
+        raise RuntimeError(f"typst failed on {typ}:\n{err}") from err
+    written.append(pdf)
+
+    docx = out_dir / f"{book.name}.docx"
+    _pandoc([*common, source("docx"), "-t", "docx", "--reference-doc", str(assets["docx"]),
+             *opts("docx"), "-o", str(docx)], work)
+    written.append(docx)
+    return written
+
+
+def render(book: Book, out_dir: Path, work: Path, assets: dict[str, Path],
+           progress=print) -> list[Path]:
+    """Render ``book`` into ``out_dir`` (``work``: a scratch folder); returns the files."""
+    work.mkdir(parents=True, exist_ok=True)
+    document, registry = build_document(book, work, progress)
+    if registry.unresolved:
+        progress("  WARNING unresolved cross-references: "
+                 + ", ".join(sorted(set(registry.unresolved))))
+    progress("  writing HTML, PDF (Typst) and DOCX")
+    return write_formats(book, document, work, out_dir, assets)

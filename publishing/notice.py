@@ -1,0 +1,110 @@
+"""Page marks: the synthetic-data notice and the BLINDED mark, for every page of every format.
+
+The marks are made per render as files that both engines use: an HTML fragment with a fixed
+banner (``include-before-body``), a Typst ``#set page(header: ...)`` rule (``include-in-header``,
+placed before the template's own page settings, which keep it), and a DOCX reference document
+whose page header carries the text (``reference-doc``).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+
+SYNTHETIC = "SYNTHETIC DATA \u2014 not the RESPINE trial results"
+BLINDED = "BLINDED"
+
+
+def is_synthetic(data_dir: Path | str | None) -> bool:
+    """True when ``data_dir/dataset.yaml`` says ``synthetic: true``."""
+    if not data_dir:
+        return False
+    path = Path(data_dir) / "dataset.yaml"
+    if not path.exists():
+        return False
+    meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return bool(meta.get("synthetic", False))
+
+
+def marks(data_dir: Path | str | None, blinded: bool | None = None) -> list[str]:
+    """The marks every page must carry (``blinded`` defaults to ``$RESPINE_BLINDED == "1"``)."""
+    if blinded is None:
+        blinded = os.environ.get("RESPINE_BLINDED", "0") == "1"
+    out = [SYNTHETIC] if is_synthetic(data_dir) else []
+    return out + ([BLINDED] if blinded else [])
+
+
+HTML_CSS = """<style>
+.pub-notice{position:fixed;top:0;left:0;right:0;z-index:1000;background:#b00020;color:#fff;
+font:bold 14px/1.4 system-ui,sans-serif;text-align:center;padding:4px 8px}
+body{padding-top:2.4em}
+</style>
+"""
+
+
+def html_fragment(texts: list[str]) -> str:
+    """A fixed banner shown at the top of the HTML page ("" when there is nothing to show)."""
+    if not texts:
+        return ""
+    body = " \u00b7 ".join(html.escape(t) for t in texts)
+    return HTML_CSS + f'<div class="pub-notice" role="note">{body}</div>\n'
+
+
+def typst_header(texts: list[str]) -> str:
+    """A Typst rule putting the marks in the header of every page."""
+    if not texts:
+        return ""
+    body = " · ".join(t.replace("\\", "\\\\").replace('"', '\\"') for t in texts)
+    return ('#set page(header: align(center, text(size: 9pt, weight: "bold", '
+            f'fill: rgb("#b00020"), "{body}")))\n')
+
+
+def reference_docx(texts: list[str], out: Path, pandoc: str | None = None) -> Path:
+    """Pandoc's default reference.docx with ``texts`` in every page header and a Callout style."""
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt, RGBColor
+
+    if pandoc is None:
+        import pypandoc
+
+        pandoc = pypandoc.get_pandoc_path()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = subprocess.run([pandoc, "--print-default-data-file", "reference.docx"],
+                          check=True, capture_output=True).stdout
+    out.write_bytes(data)
+    doc = docx.Document(str(out))
+    if "Callout" not in [s.name for s in doc.styles]:
+        st = doc.styles.add_style("Callout", WD_STYLE_TYPE.PARAGRAPH)
+        st.base_style = doc.styles["Normal"]
+        st.paragraph_format.left_indent = Pt(14)
+        st.font.color.rgb = RGBColor(0x1F, 0x3A, 0x5F)
+    if texts:
+        for section in doc.sections:
+            section.header.is_linked_to_previous = False
+            p = section.header.paragraphs[0] if section.header.paragraphs else \
+                section.header.add_paragraph()
+            p.text = ""
+            run = p.add_run(" \u00b7 ".join(texts))
+            run.bold = True
+            run.font.size = Pt(9)
+            run.font.color.rgb = RGBColor(0xB0, 0x00, 0x20)
+            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    doc.save(str(out))
+    return out
+
+
+def write_assets(texts: list[str], folder: Path) -> dict[str, Path]:
+    """Write the per-render mark files into ``folder``; returns them by role."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"html": folder / "notice.html", "typst": folder / "notice.typ",
+             "docx": folder / "reference.docx"}
+    paths["html"].write_text(html_fragment(texts), encoding="utf-8")
+    paths["typst"].write_text(typst_header(texts), encoding="utf-8")
+    reference_docx(texts, paths["docx"])
+    return paths
