@@ -406,7 +406,7 @@ def sensitisation_sentence(trial, store, group: str = ANY) -> str:
                            statistic="p_value")
         if len(sel):
             p = fmt_p(float(sel["value"].iloc[0]))
-            ps.append(f"p {p}" if p.startswith("<") else f"p = {p}")
+            ps.append(_p_text(p))
     tail = f" (Fisher's exact test, {'; '.join(ps)})" if ps else ""
     return text + tail + "."
 
@@ -435,8 +435,13 @@ def response_sentence(trial, store) -> str:
             f"{int(st[('Not sensitised', 'n_responders')][0])} of {n['Not sensitised']} "
             f"non-sensitised patients ({st[('Not sensitised', 'percent')][0]:.0f}%) responded "
             f"(difference {fmt_num(rd, 0)} percentage points, 95% CI {fmt_num(lo, 0)} to "
-            f"{fmt_num(hi, 0)}; Fisher's exact test, p {'' if p.startswith('<') else '= '}{p}).")
+            f"{fmt_num(hi, 0)}; Fisher's exact test, {_p_text(p)}).")
     return " ".join(out) if out else "No experimental-arm patient could be assessed."
+
+
+def _p_text(p: str) -> str:
+    """``"p = 0.20"`` or ``"p < 0.001"`` from a formatted p-value."""
+    return f"p < {p[1:]}" if p.startswith("<") else f"p = {p}"
 
 
 def _join(parts: list[str]) -> str:

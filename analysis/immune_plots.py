@@ -29,6 +29,9 @@ def denovo_figure(trial, store, *, width: float = 7.0, height: float = 2.8):
     arms = [a for a in trial.arms if a in set(store.select(population=POP)["arm"])]
     colours = arm_colours(trial.arms)
     fig, axes = plt.subplots(1, len(cls), figsize=(width, height), sharey=True, squeeze=False)
+    upper = store.select(population=POP, statistic="percent")
+    upper = upper.loc[upper["endpoint"].str.startswith("denovo_") & (upper["visit"] != ""), "upper"]
+    top = min(100.0, 10 * np.ceil((float(upper.max()) + 5) / 10)) if len(upper) else 100.0
     offsets = np.linspace(-0.15, 0.15, len(arms)) if len(arms) > 1 else [0.0]
     for ax, c in zip(axes[0], cls, strict=True):
         sel = store.select(f"denovo_{c}", statistic="percent", population=POP)
@@ -46,7 +49,7 @@ def denovo_figure(trial, store, *, width: float = 7.0, height: float = 2.8):
                         color=colours[arm], label=arm)
         ax.set_xticks(range(len(visits)), [f"M{int(v)}" for v in visits])
         ax.set_title(labels[c], fontsize=9)
-        ax.set_ylim(0, 100)
+        ax.set_ylim(0, top)
         ax.grid(axis="y", lw=0.3, alpha=0.5)
         ax.tick_params(labelsize=8)
     axes[0][0].set_ylabel("De novo positive, % (95% CI)", fontsize=8)
@@ -89,7 +92,8 @@ def mfi_figure(trial, store, *, threshold: float | None = None, width: float = 7
         ax.axhline(threshold, color="black", ls="--", lw=0.8)
         ax.set_yscale("log")
         visits = sorted(dc["AVISITN"].astype(float).unique())
-        ax.set_xticks(visits, [f"M{int(v)}" for v in visits])
+        ax.set_xticks(visits, [f"{v:g}" for v in visits])
+        ax.set_xlabel("Month", fontsize=8)
         ax.set_title(labels[c], fontsize=9)
         ax.tick_params(labelsize=8)
         ax.grid(axis="y", which="major", lw=0.3, alpha=0.5)
