@@ -97,6 +97,36 @@ def param_label(dataset: str, paramcd: str, unit: bool = True) -> str:
     return f"{spec['label']} ({spec['unit']})" if unit and spec.get("unit") else spec["label"]
 
 
+def dictionary_table(dataset: str | None = None) -> pd.DataFrame:
+    """The data dictionary as a table (for the supplement): one row per column.
+
+    Columns: ``Dataset, Column, Type, Label, Unit, Values`` (allowed values or range) and
+    ``Description``.
+    """
+    rows = []
+    for ds, spec in dictionary()["datasets"].items():
+        if dataset is not None and ds != dataset:
+            continue
+        for col, cs in spec["columns"].items():
+            allowed = allowed_values(ds, col)
+            if allowed is not None:
+                values = ", ".join(str(a) for a in allowed if a != "")
+            elif cs.get("min") is not None or cs.get("max") is not None:
+                values = f"{cs.get('min', '')} to {cs.get('max', '')}".strip()
+            else:
+                values = ""
+            rows.append({"Dataset": ds, "Column": col, "Type": cs["type"],
+                         "Label": cs.get("label", col), "Unit": cs.get("unit", ""),
+                         "Values": values, "Description": cs.get("description", "")})
+    return pd.DataFrame(rows)
+
+
+def dataset_notes() -> pd.DataFrame:
+    """The documented free choices of the synthetic dataset: columns ``Topic, Note``."""
+    return pd.DataFrame([{"Topic": n["topic"], "Note": " ".join(n["note"].split())}
+                         for n in dictionary().get("dataset_notes", [])])
+
+
 # ---------------------------------------------------------------------------- reading
 
 
