@@ -39,6 +39,9 @@ from analysis.formatting import fmt_num, fmt_p
 from analysis.results import result_row
 
 CLASS_ORDER = ["HLAI", "HLAII", "DSA"]
+#: Short display labels of the contract's classes (others use their PARAM).
+SHORT_LABELS = {"HLAI": "Anti-HLA class I", "HLAII": "Anti-HLA class II",
+                "DSA": "Donor-specific (DSA)"}
 ANY = "ANY"
 POP = "SAF"
 THRESHOLD_KEY = "immune_positivity_threshold"
@@ -62,9 +65,9 @@ def classes(adimm: pd.DataFrame) -> list[str]:
 
 
 def class_labels(adimm: pd.DataFrame) -> dict[str, str]:
-    """``{PARAMCD: PARAM}`` (first label seen), plus ``ANY``."""
+    """``{PARAMCD: short label}``: :data:`SHORT_LABELS`, else the first PARAM seen; plus ``ANY``."""
     labels = adimm.drop_duplicates("PARAMCD").set_index("PARAMCD")["PARAM"].astype(str)
-    out = {c: labels.get(c, c) for c in classes(adimm)}
+    out = {c: SHORT_LABELS.get(c) or labels.get(c, c) for c in classes(adimm)}
     out[ANY] = "Any class"
     return out
 

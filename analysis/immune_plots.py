@@ -50,6 +50,7 @@ def denovo_figure(trial, store, *, width: float = 7.0, height: float = 2.8):
         ax.set_xticks(range(len(visits)), [f"M{int(v)}" for v in visits])
         ax.set_title(labels[c], fontsize=9)
         ax.set_ylim(0, top)
+        ax.set_xlim(-0.5, len(visits) - 0.5)
         ax.grid(axis="y", lw=0.3, alpha=0.5)
         ax.tick_params(labelsize=8)
     axes[0][0].set_ylabel("De novo positive, % (95% CI)", fontsize=8)

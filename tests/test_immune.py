@@ -180,6 +180,8 @@ def test_tables_and_sentence(store):
     trial = make_trial()
     t = immune.sensitisation_table(trial, store)
     assert list(t["Antibodies"]) == ["Anti-HLA class I", "Anti-HLA class II", "Any class"]
+    other = make_trial(adimm=_adimm().replace({"PARAMCD": {"HLAII": "XYZ"}}))
+    assert immune.class_labels(other.adimm)["XYZ"] == "Anti-HLA class II"  # from PARAM
     assert t.loc[0, f"{X}, n/N (%)"] == "3/4 (75%)"
     assert t.loc[0, f"{C}, n/N (%)"] == "1/2 (50%)"
     assert t.shape[1] <= 7
