@@ -1,0 +1,43 @@
+"""Command line: ``python -m publishing render [--engine auto|quarto|builtin] [--data DIR]``.
+
+Other subcommands (``supplement``, ``verify``) are added by their own modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m publishing")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("render", help="compute the results and render the book")
+    p.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
+    p.add_argument("--data", default=None, help="data folder (default $RESPINE_DATA)")
+    p.add_argument("--project", default=".", help="folder holding _quarto.yml")
+    p.add_argument("--out", default=None, help="output folder (default: the project's)")
+    p.add_argument("--no-results", action="store_true",
+                   help="skip the `python -m analysis results` pre-step")
+    args = parser.parse_args(argv)
+
+    if args.cmd == "render":
+        from publishing.kernel import CellError
+        from publishing.render import render
+
+        try:
+            render(args.project, args.data, args.engine, args.out, not args.no_results)
+        except CellError as err:
+            print(f"\nRENDER FAILED in chapter {err.chapter}, cell {err.label}:\n"
+                  f"{err.traceback}\nThe previous output was left untouched.", file=sys.stderr)
+            return 1
+        except Exception as err:  # any other failure: say it and leave the output alone
+            print(f"\nRENDER FAILED: {type(err).__name__}: {err}\n"
+                  "The previous output was left untouched.", file=sys.stderr)
+            return 1
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
