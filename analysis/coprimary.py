@@ -61,6 +61,8 @@ N_IMPUTATIONS = 50
 MI_SEED = 20180401
 TIPPING_RATES = tuple(round(0.1 * i, 1) for i in range(11))
 EARLIER_VISITS = (0, 1, 3, 6)
+MIN_STRATUM = 20  # countries with fewer evaluable patients are pooled in the logistic model
+OTHER = "Other countries"
 
 ANALYSES = {  # analysis -> label, in display order
     "primary": "Primary: observed cases",
@@ -144,24 +146,48 @@ def _binary_rows(analysis: str, pop: str, counts: dict, trial) -> list[dict]:
     return rows
 
 
+def pool_strata(levels: pd.Series, y: pd.Series, min_size: int = MIN_STRATUM) -> pd.Series:
+    """Stratum labels for a logistic model: levels with fewer than ``min_size`` patients, or
+    whose outcome does not vary (all or no responders, which would make the model's estimate
+    infinite), are pooled into :data:`OTHER`. If the pooled stratum itself is too small or
+    without variation, it is merged into the largest stratum.
+    """
+    lev = levels.astype(str).copy()
+    size = lev.map(lev.value_counts())
+    varies = y.groupby(lev).transform(lambda v: v.nunique() > 1)
+    lev[(size < min_size) | ~varies] = OTHER
+    other = lev == OTHER
+    if other.any() and (other.sum() < min_size or y[other].nunique() < 2):
+        rest = lev[~other]
+        if len(rest):
+            lev[other] = rest.value_counts().sort_index().idxmax()
+    return lev
+
+
 def logistic_adjusted(d: pd.DataFrame, arm: str, control: str, factor: str = "COUNTRY",
-                      level: float = 0.95) -> dict:
+                      level: float = 0.95, min_stratum: int = MIN_STRATUM) -> dict:
     """Logistic regression of response on arm and ``factor`` (evaluable patients).
 
-    Returns the adjusted odds ratio (Wald limits, p) and the covariate-adjusted risk
-    difference: the average over patients of the predicted probability with everyone in
-    ``arm`` minus everyone in ``control`` (g-computation), delta-method limits.
+    The factor's levels are first pooled by :func:`pool_strata`. Returns the adjusted odds
+    ratio (Wald limits, p) and the covariate-adjusted risk difference: the average over
+    patients of the predicted probability with everyone in ``arm`` minus everyone in
+    ``control`` (g-computation), delta-method limits; ``n_strata`` and ``converged``.
     """
+    import warnings
+
     import statsmodels.api as sm
     from scipy import stats
 
     e = d[d["RESPONDER"].notna() & d["ARM"].isin([arm, control])]
-    levels = sorted(e[factor].astype(str).unique())
-    cols = [np.ones(len(e)), (e["ARM"] == arm).to_numpy(float)]
-    cols += [(e[factor].astype(str) == lev).to_numpy(float) for lev in levels[1:]]
-    X = np.column_stack(cols)
     y = e["RESPONDER"].to_numpy(float)
-    res = sm.Logit(y, X).fit(disp=0, maxiter=100)
+    strata = pool_strata(e[factor], e["RESPONDER"], min_stratum)
+    levels = sorted(strata.unique())
+    cols = [np.ones(len(e)), (e["ARM"] == arm).to_numpy(float)]
+    cols += [(strata == lev).to_numpy(float) for lev in levels[1:]]
+    X = np.column_stack(cols)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence is checked below
+        res = sm.Logit(y, X).fit(disp=0, maxiter=100)
     beta, cov = np.asarray(res.params), np.asarray(res.cov_params())
     z = stats.norm.ppf(0.5 + level / 2)
     se = math.sqrt(cov[1, 1])
@@ -176,6 +202,7 @@ def logistic_adjusted(d: pd.DataFrame, arm: str, control: str, factor: str = "CO
         "p_value": float(2 * stats.norm.sf(abs(beta[1] / se))),
         "risk_difference": (rd, rd - z * rd_se, rd + z * rd_se),
         "n": len(e),
+        "n_strata": len(levels),
         "converged": bool(res.mle_retvals.get("converged", True)),
     }
 
@@ -188,6 +215,8 @@ def _adjusted_rows(d: pd.DataFrame, trial) -> list[dict]:
             fit = logistic_adjusted(d, a, trial.control_arm)
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
             continue  # e.g. perfect separation: no adjusted estimate
+        if not fit["converged"]:
+            continue
         kw = dict(analysis="adjusted_country", visit=VISIT, arm=c, n=fit["n"])
         o, rd = fit["odds_ratio"], fit["risk_difference"]
         rows += [
@@ -195,6 +224,7 @@ def _adjusted_rows(d: pd.DataFrame, trial) -> list[dict]:
             result_row(ENDPOINT, "risk_difference", 100 * rd[0], lower=100 * rd[1],
                        upper=100 * rd[2], **kw),
             result_row(ENDPOINT, "p_value", fit["p_value"], **kw),
+            result_row(ENDPOINT, "n_strata", fit["n_strata"], **kw),
         ]
     return rows
 
@@ -310,6 +340,8 @@ def responder_rows(trial) -> list[dict]:
     rows = _binary_rows("primary", "ITT", obs, trial)
     rows += _binary_rows("nri", "ITT", _counts(itt, trial.arms, nri=True), trial)
     rows += _binary_rows("pp", "PP", _counts(pp, trial.arms), trial)
+    rows.append(result_row(ENDPOINT, "min_stratum", MIN_STRATUM, analysis="adjusted_country",
+                           visit=VISIT))
     rows += _adjusted_rows(itt, trial)
     rows += multiple_imputation(trial)
     rows += _bayes_rows(obs, trial)

@@ -102,20 +102,45 @@ def test_nri_and_pp(store):
     assert store.get("responder_m12", "N", analysis="pp", arm="Placebo")["population"] == "PP"
 
 
-def test_adjusted_country_against_statsmodels_margeff(trial, store):
+def test_adjusted_country_against_statsmodels_margeff(trial):
     import statsmodels.formula.api as smf
 
     d = coprimary.responder_data(trial).dropna(subset=["RESPONDER"])
     d = d.assign(T=(d["ARM"] == "Cells").astype(int))
+    assert d.groupby("COUNTRY")["RESPONDER"].nunique().min() == 2  # no pooling needed
+    fit = coprimary.logistic_adjusted(d, "Cells", "Placebo", min_stratum=1)
+    assert fit["n_strata"] == 3 and fit["converged"]
     res = smf.logit("RESPONDER ~ T + C(COUNTRY)", data=d).fit(disp=0)
-    o = store.get("responder_m12", "odds_ratio", analysis="adjusted_country", arm=CON)
-    assert o["value"] == pytest.approx(math.exp(res.params["T"]), rel=1e-5)
+    assert fit["odds_ratio"][0] == pytest.approx(math.exp(res.params["T"]), rel=1e-5)
     ci = np.exp(res.conf_int().loc["T"].to_numpy())
-    assert (o["lower"], o["upper"]) == pytest.approx(tuple(ci), rel=1e-5)
+    assert fit["odds_ratio"][1:] == pytest.approx(tuple(ci), rel=1e-5)
+    assert fit["p_value"] == pytest.approx(res.pvalues["T"], rel=1e-4)
     me = res.get_margeff(at="overall", dummy=True).summary_frame().loc["T"]
-    rd = store.get("responder_m12", "risk_difference", analysis="adjusted_country", arm=CON)
-    assert rd["value"] == pytest.approx(100 * me["dy/dx"], rel=1e-4)
-    assert rd["upper"] - rd["value"] == pytest.approx(100 * 1.959964 * me["Std. Err."], rel=1e-3)
+    rd = fit["risk_difference"]
+    assert rd[0] == pytest.approx(me["dy/dx"], rel=1e-4)
+    assert rd[2] - rd[0] == pytest.approx(1.959964 * me["Std. Err."], rel=1e-3)
+
+
+def test_adjusted_country_in_store_uses_pooled_strata(trial, store):
+    # fixture countries have 13-17 evaluable patients (< 20): pooled into a single stratum,
+    # so the "adjusted" odds ratio equals the crude one
+    assert store.value("responder_m12", "n_strata", analysis="adjusted_country", arm=CON) == 1
+    o = store.value("responder_m12", "odds_ratio", analysis="adjusted_country", arm=CON)
+    assert o == pytest.approx(15 * 15 / (5 * 10), rel=1e-6)
+
+
+def test_pool_strata():
+    lev = pd.Series(["A"] * 25 + ["B"] * 25 + ["C"] * 6 + ["D"] * 30)
+    y = pd.Series([1, 0] * 12 + [1] + [1, 0] * 12 + [0] + [1, 0] * 3 + [1] * 30)
+    out = coprimary.pool_strata(lev, y, min_size=20)
+    # C is small, D has no variation -> pooled together (36 patients, varies)
+    assert sorted(out.unique()) == ["A", "B", coprimary.OTHER]
+    assert (out == coprimary.OTHER).sum() == 36
+    # a pooled stratum without variation is merged into the largest remaining stratum
+    y2 = pd.Series([1, 0] * 12 + [1] + [1, 0] * 12 + [0] + [1] * 36)
+    out2 = coprimary.pool_strata(lev, y2, min_size=20)
+    assert sorted(out2.unique()) == ["A", "B"]
+    assert (out2 == "A").sum() == 25 + 36
 
 
 def test_multiple_imputation(store):
@@ -229,3 +254,25 @@ def test_figures_and_write_outputs(trial, store, tmp_path):
         paths = save_figure(fig, tmp_path / name)
         assert all(p.stat().st_size > 0 for p in paths)
         plt.close(fig)
+
+
+def test_published_counts_on_default_data():
+    from pathlib import Path
+
+    from analysis.data import load_trial
+
+    data = Path(__file__).resolve().parents[1] / "data" / "synthetic"
+    t = load_trial(data)
+    exp, ctl = t.arms[0], t.control_arm
+    s = ResultsStore.empty().add(coprimary.compute(t))
+    assert s.value("responder_m12", "n_responders", arm=exp) == 37
+    assert s.value("responder_m12", "N", arm=exp) == 50
+    assert s.value("responder_m12", "n_responders", arm=ctl) == 34
+    assert s.value("responder_m12", "N", arm=ctl) == 49
+    p = s.value("responder_m12", "p_value", arm=f"{exp} vs {ctl}")
+    assert round(p, 4) == 0.7747
+    assert fmt_p(p) == "0.77"
+    assert s.value("responder_m12", "percent", arm=exp) == pytest.approx(74.0)
+    assert round(s.value("responder_m12", "percent", arm=ctl)) == 69
+    assert s.value("responder_m12", "N", analysis="nri", arm=exp) == 58
+    assert s.value("responder_m12", "N", analysis="nri", arm=ctl) == 56
