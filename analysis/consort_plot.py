@@ -64,20 +64,30 @@ def _wrap(text: str, width: int) -> str:
     out = []
     for line in text.splitlines():
         indent = " " * (len(line) - len(line.lstrip(" ")))
-        out += textwrap.wrap(line.strip(), width=max(10, width - len(indent)),
+        out += textwrap.wrap(line.strip(), width=max(10 + len(indent), width),
                              initial_indent=indent, subsequent_indent=indent + "  ",
                              break_on_hyphens=False) or [""]
     return "\n".join(out)
 
 
-def _measure(fig, renderer, text: str, fontsize: float, **kw) -> tuple[float, float]:
+MEASURE_DPIS = (72, 96, 100, 110, 150, 200, 300)  # hinting makes raster text wider at some dpi
+
+
+def _measure(fig, text: str, fontsize: float, **kw) -> tuple[float, float]:
+    """Width and height (inches) of ``text``: the largest over :data:`MEASURE_DPIS` and the
+    unhinted outline, so the text fits its box in PDF, SVG and PNG at any usual resolution."""
     t = fig.text(0, 0, text, fontsize=fontsize, **kw)
-    bb = t.get_window_extent(renderer)
+    w = h = 0.0
+    for dpi in MEASURE_DPIS:
+        fig.set_dpi(dpi)
+        bb = t.get_window_extent(fig.canvas.get_renderer())
+        w, h = max(w, bb.width / dpi), max(h, bb.height / dpi)
     t.remove()
-    return bb.width / fig.dpi, bb.height / fig.dpi
+    fig.set_dpi(100)
+    return w * 1.02, h * 1.02
 
 
-def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.5, wrap: int = 46):
+def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.5, wrap: int = 50):
     """Draw the CONSORT diagram of ``texts`` (from :func:`analysis.consort.box_texts`).
 
     Parameters
@@ -99,12 +109,11 @@ def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.5, wrap: int = 4
     """
     arms = list(arms or texts["allocation"].keys())
     fig = plt.figure(figsize=(4, 4))
-    renderer = fig.canvas.get_renderer()
     font = {"fontsize": fontsize, "linespacing": 1.25}
 
     def box(name, text, center=False, width=wrap):
         text = _wrap(text, width) if not center else text
-        tw, th = _measure(fig, renderer, text, **font)
+        tw, th = _measure(fig, text, **font)
         return Box(name, text, tw, th, center_text=center)
 
     assessed = box("assessed", texts["assessed"], center=True)
@@ -112,7 +121,7 @@ def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.5, wrap: int = 4
     randomised = box("randomised", texts["randomised"], center=True)
     rows = {stage: [box(f"{stage}:{a}", texts[stage][a]) for a in arms]
             for stage in ("allocation", "followup", "analysis")}
-    stage_len = {s: _measure(fig, renderer, s, fontsize=fontsize, fontweight="bold")[0]
+    stage_len = {s: _measure(fig, s, fontsize=fontsize, fontweight="bold")[0]
                  for s in STAGES}
 
     # Horizontal layout: equal arm columns right of the stage strip

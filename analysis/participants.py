@@ -1,0 +1,67 @@
+"""Participants family: CONSORT flow counts and baseline characteristics (Table 1).
+
+Family contract (see ``docs/ARCHITECTURE.md``): :func:`compute` returns the store rows,
+:func:`tables` the exported tables, :func:`figures` the CONSORT diagram. Chapters call
+:func:`consort_figure` and :func:`baseline_table` with the loaded report.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.baseline import BASELINE_VARS, baseline_rows, table_one
+from analysis.consort import ENDPOINT, box_texts, consort_rows, flow_from_store
+from analysis.consort_plot import draw_consort
+from analysis.results import ResultsStore
+
+SHOW_SMD = True  # standardised mean differences in Table 1; p-values stay off (CONSORT)
+
+
+def compute(trial) -> list[dict]:
+    """CONSORT counts (endpoint ``"consort"``) and Table 1 statistics (``"baseline:*"``)."""
+    return consort_rows(trial) + baseline_rows(trial, BASELINE_VARS, smd=SHOW_SMD)
+
+
+def baseline_table(trial_or_report, store: ResultsStore | None = None, *,
+                   smd: bool = SHOW_SMD) -> pd.DataFrame:
+    """Table 1 from the store: ``baseline_table(rep)`` or ``baseline_table(trial, store)``."""
+    trial, store = _unpack(trial_or_report, store)
+    return table_one(store, trial.arms, BASELINE_VARS, smd=smd)
+
+
+def consort_counts(store: ResultsStore) -> pd.DataFrame:
+    """The CONSORT rows of the store as a tidy table (stage order, reasons under totals)."""
+    t = store.select(ENDPOINT).copy()
+    order = ["assessed", "not_eligible", "excluded", "randomised", "allocated", "received",
+             "not_received", "visit_assessed", "visit_missed", "discontinued",
+             "discontinued_total", "analysed", "not_analysed"]
+    t["_s"] = t["statistic"].map({s: i for i, s in enumerate(order)})
+    t["_v"] = pd.to_numeric(t["visit"], errors="coerce").fillna(-1)
+    t["_g"] = t["group"] != ""
+    t = t.sort_values(["_s", "_v", "arm", "_g", "group"], kind="mergesort")
+    out = t[["statistic", "arm", "visit", "group", "value"]].rename(
+        columns={"value": "n", "group": "reason"})
+    out["n"] = out["n"].astype(int)
+    return out.reset_index(drop=True)
+
+
+def tables(trial, store: ResultsStore) -> dict[str, pd.DataFrame]:
+    """Exports: ``baseline_table`` (Table 1) and ``consort_counts``."""
+    return {"baseline_table": baseline_table(trial, store), "consort_counts": consort_counts(store)}
+
+
+def consort_figure(trial_or_report, store: ResultsStore | None = None):
+    """The CONSORT flow diagram drawn from the store's counts."""
+    trial, store = _unpack(trial_or_report, store)
+    return draw_consort(box_texts(flow_from_store(store, trial.arms)), arms=trial.arms)
+
+
+def figures(trial, store: ResultsStore) -> dict:
+    """The CONSORT diagram, saved by the pipeline as ``consort.{pdf,svg,png}``."""
+    return {"consort": consort_figure(trial, store)}
+
+
+def _unpack(trial_or_report, store):
+    if store is None:  # a Report (analysis.report.Report)
+        return trial_or_report.trial, trial_or_report.store
+    return trial_or_report, store
