@@ -221,3 +221,13 @@ def test_response_sentence(store):
     s = immune.response_sentence(make_trial(), store)
     assert "2 of 3 sensitised patients (67%) and 1 of 1 non-sensitised patients (100%)" in s
     assert "difference −33 percentage points" in s and "p = 1.00" in s
+
+
+def test_show_closes_figure(capsys):
+    import matplotlib.pyplot as plt
+
+    from analysis import immune_plots
+
+    fig = plt.figure()
+    immune_plots.show(fig)
+    assert not plt.fignum_exists(fig.number)
