@@ -251,7 +251,7 @@ def related_sae_sentence(trial, store) -> str:
 
 
 def summary_sentence(trial, store) -> str:
-    """Patients with any AE and with a serious AE per arm, from the store."""
+    """Patients with any AE and with a serious AE per arm, and deaths, from the store."""
     arms = store_arms(trial, store)
     parts = []
     for endpoint, what in (("ae_any", "at least one adverse event"),
@@ -261,6 +261,14 @@ def summary_sentence(trial, store) -> str:
             st = _stats(store, endpoint, a)
             per.append(f"{int(st['n_patients'])} of {int(st['N'])} ({st['percent']:.0f}%) "
                        f"in the {a} arm")
-        parts.append(f"{', '.join(per[:-1])} and {per[-1]} had {what}" if len(per) > 1
-                     else f"{per[0]} had {what}")
-    return "In the safety population, " + "; ".join(parts) + "."
+        parts.append(f"{_join(per)} had {what}")
+    deaths = {a: int(_stats(store, "death", a).get("n_patients", 0)) for a in arms}
+    if sum(deaths.values()) == 0:
+        tail = " No patient died."
+    else:
+        tail = " Deaths: " + _join([f"{deaths[a]} in the {a} arm" for a in arms]) + "."
+    return "In the safety population, " + "; ".join(parts) + "." + tail
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -137,6 +137,10 @@ def test_related_sae_sentence(store):
 def test_summary_sentence(store):
     s = safety.summary_sentence(make_trial(), store)
     assert "3 of 5 (60%) in the Cells arm and 3 of 4 (75%) in the Placebo arm had at least" in s
+    assert s.endswith("Deaths: 1 in the Cells arm and 0 in the Placebo arm.")
+    trial = make_trial(adae=_adae().query("AEOUT != 'FATAL'"))
+    st = ResultsStore.empty().add(safety.compute(trial))
+    assert safety.summary_sentence(trial, st).endswith("serious adverse event. No patient died.")
 
 
 def test_three_arms():
