@@ -1,0 +1,109 @@
+"""Participants family on the default synthetic data: CONSORT vs Table 1 vs the data."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from analysis import participants
+from analysis.consort import flow_from_store
+from analysis.data import load_trial
+from analysis.derive import derive_responders
+from analysis.results import ResultsStore
+
+
+@pytest.fixture(scope="module")
+def trial():
+    return load_trial("data/synthetic")
+
+
+@pytest.fixture(scope="module")
+def store(trial):
+    return ResultsStore.empty().add(participants.compute(trial))
+
+
+def test_published_counts(trial, store):
+    exp, ctl = trial.arms
+    assert store.value("consort", "randomised") == 114
+    assert store.value("consort", "allocated", arm=exp) == 58
+    assert store.value("consort", "allocated", arm=ctl) == 56
+    assert store.value("consort", "analysed", arm=exp) == 50
+    assert store.value("consort", "analysed", arm=ctl) == 49
+
+
+def test_consort_agrees_with_table1_and_data(trial, store):
+    flow = flow_from_store(store, trial.arms)
+    table = participants.baseline_table(trial, store)
+    headers = list(table.columns)[1:]
+    for arm in trial.arms:
+        n_data = int((trial.adsl["TRT01P"] == arm).sum())
+        assert flow.allocated[arm] == n_data
+        assert store.value("baseline", "N", arm=arm) == n_data
+        assert f"{arm} (n={n_data})" in headers
+    assert flow.randomised == sum(flow.allocated.values()) == len(trial.adsl)
+    assert f"Overall (n={flow.randomised})" in headers
+    assert flow.assessed == len(trial.screening)
+    assert flow.assessed == flow.excluded + flow.randomised
+    assert flow.excluded == sum(n for _, n in flow.exclusion_reasons)
+    # analysed = evaluable month-12 responder status, independently derived
+    resp = derive_responders(trial.adqs, 12, trial.adsl["USUBJID"])
+    evalfl = resp.set_index("USUBJID")["EVALFL"]
+    for arm in trial.arms:
+        ids = trial.adsl.loc[trial.adsl["TRT01P"] == arm, "USUBJID"]
+        assert flow.analysed[arm] == int((evalfl.loc[ids] == "Y").sum())
+        assert flow.analysed[arm] + sum(n for _, n in flow.not_analysed[arm]) == \
+            flow.allocated[arm]
+        m12 = trial.adqs[(trial.adqs["AVISITN"] == 12) & trial.adqs["USUBJID"].isin(ids)]
+        assert flow.visit_assessed[(arm, 12)] == m12["USUBJID"].nunique()
+
+
+def test_zero_exclusion_reasons_listed_from_dictionary(store):
+    from analysis.data import allowed_values
+
+    reasons = [r for r in allowed_values("screening", "EXCLREAS") if r]
+    listed = store.select("consort", statistic="excluded")
+    assert set(reasons) <= set(listed["group"])
+
+
+def test_table1_matches_independent_pandas(trial, store):
+    adsl = trial.adsl
+    for arm in trial.arms:
+        age = adsl.loc[adsl["TRT01P"] == arm, "AGE"].astype(float)
+        assert store.value("baseline:AGE", "mean", arm=arm) == pytest.approx(age.mean())
+        assert store.value("baseline:AGE", "sd", arm=arm) == pytest.approx(age.std())
+        dur = adsl.loc[adsl["TRT01P"] == arm, "PAINDUR"]
+        assert store.value("baseline:PAINDUR", "q3", arm=arm) == pytest.approx(dur.quantile(.75))
+        n_f = int(((adsl["TRT01P"] == arm) & (adsl["SEX"] == "F")).sum())
+        assert store.value("baseline:SEX", "n", arm=arm, group="F") == n_f
+    q = trial.adqs
+    vas = q[(q["PARAMCD"] == "VAS") & (q["ABLFL"] == "Y")]["AVAL"]
+    assert store.value("baseline:VAS", "mean", arm="Overall") == pytest.approx(vas.mean())
+    t2 = trial.admri[trial.admri["AVISITN"] == 0]["AVAL"]
+    assert store.value("baseline:T2", "mean", arm="Overall") == pytest.approx(t2.mean())
+
+
+def test_exports_and_figure(trial, store):
+    tables = participants.tables(trial, store)
+    t1 = tables["baseline_table"]
+    assert 4 <= len(t1.columns) <= 7
+    assert t1["Characteristic"].iloc[0] == "Age (years), mean (SD)"
+    counts = tables["consort_counts"]
+    assert set(counts.columns) == {"statistic", "arm", "visit", "reason", "n"}
+    assert counts.iloc[0].tolist() == ["assessed", "Overall", "", "", len(trial.screening)]
+    figs = participants.figures(trial, store)
+    try:
+        texts = " ".join(t.get_text() for t in figs["consort"].axes[0].texts)
+        texts = texts.replace("\u00a0", " ")
+        assert "Randomised (n = 114)" in texts
+        assert "Analysed for the primary endpoint (n = 50)" in texts
+    finally:
+        for f in figs.values():
+            plt.close(f)
+
+
+def test_store_round_trip_gives_the_same_table(trial, store, tmp_path):
+    store.to_csv(tmp_path / "r.csv")
+    again = ResultsStore.from_csv(tmp_path / "r.csv")
+    pd.testing.assert_frame_equal(participants.baseline_table(trial, again),
+                                  participants.baseline_table(trial, store))
