@@ -38,6 +38,8 @@ ENDPOINTS = {"VAS": "vas", "ODI": "odi", "SF36PCS": "sf36pcs", "SF36MCS": "sf36m
 #: Short outcome labels for tables and figures
 LABELS = {"VAS": "Pain VAS (mm)", "ODI": "ODI (%)", "SF36PCS": "SF-36 PCS",
           "SF36MCS": "SF-36 MCS"}
+#: Outcome names for prose
+NAMES = {"VAS": "pain VAS", "ODI": "ODI", "SF36PCS": "SF-36 PCS", "SF36MCS": "SF-36 MCS"}
 #: Minimal clinically important improvement: threshold, sign of an improvement
 #: (-1: lower is better, improvement = BASE - AVAL), and the bibliography key of its source.
 MCID = {
@@ -348,6 +350,8 @@ def time_to_response_table(store, arms) -> pd.DataFrame:
     """Per visit month: KM cumulative proportion responded (95 % CI) and number at risk."""
     out = []
     for v in _visits(store, TTE, "primary", "cumulative_response"):
+        if v == 0:
+            continue
         row = {"Month": str(v)}
         for a in arms:
             c = _get(store, TTE, "cumulative_response", visit=v, arm=a)
@@ -357,6 +361,32 @@ def time_to_response_table(store, arms) -> pd.DataFrame:
             row[f"{a} at risk"] = str(int(k["value"]))
         out.append(row)
     return pd.DataFrame(out)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def mmrm_sentence(store, arms, control, alpha: float = 0.05) -> str:
+    """Computed sentence: how many per-visit MMRM differences had p < ``alpha``, and which."""
+    d = store.table
+    d = d[(d["analysis"] == "mmrm") & (d["statistic"] == "p_value")
+          & d["endpoint"].isin(ENDPOINTS.values())]
+    names = {ep: NAMES[c] for c, ep in ENDPOINTS.items()}
+    hits = d[d["value"] < alpha].assign(v=lambda x: x["visit"].astype(int))
+    hits = hits.sort_values(["v"], kind="mergesort")
+    multi = len(arms) > 2
+    where = [f"{names[r.endpoint]} at month {r.v}" + (f" ({r.arm})" if multi else "")
+             for r in hits.itertuples()]
+    n = len(d)
+    if not where:
+        return (f"None of the {n} per-visit MMRM comparisons had p < {alpha:g}: the arms did "
+                "not differ on any secondary outcome at any visit.")
+    what = "comparison" if len(where) == 1 else "comparisons"
+    return (f"{len(where)} of the {n} per-visit MMRM comparisons had p < {alpha:g} "
+            f"({_and(where)}); with {n} unadjusted comparisons about {n * alpha:.0f} such "
+            f"result{'s' if n * alpha >= 1.5 else ''} would be expected by chance alone, so "
+            f"these {what} are read as exploratory.")
 
 
 def tables(trial, store) -> dict[str, pd.DataFrame]:
