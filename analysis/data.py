@@ -4,6 +4,10 @@ A data folder holds one file per dataset of the contract (``analysis/dictionary.
 named after the dataset (``adsl.csv``, ``ADQS.xpt``, ``adae.parquet``, ...), and optionally
 a ``dataset.yaml`` (``name``, ``synthetic: true|false``, ``description``).
 
+SAS files are read with pyreadstat (date formats applied), else ``pandas.read_sas``;
+unformatted numeric dates count days (or, above 10^6, seconds) since 1960-01-01.
+Column names are matched in upper case.
+
 Typed columns after loading: ``str`` and ``flag`` as text ("" when empty), ``int`` as int64,
 ``float`` as float64, ``date`` as ``datetime64[ns]`` (NaT when empty).
 
@@ -161,10 +165,24 @@ def read_file(path: str | Path) -> pd.DataFrame:
     elif fmt == "parquet":
         df = pd.read_parquet(path)
     else:
-        df = pd.read_sas(path, format="xport" if fmt == "xpt" else "sas7bdat",
-                         encoding="utf-8")
+        df = _read_sas(path, fmt)
     df.columns = [str(c).strip().upper() for c in df.columns]
     return df
+
+
+def _read_sas(path: Path, fmt: str) -> pd.DataFrame:
+    """XPT (v5/v8) or sas7bdat: pyreadstat (applies date formats), else pandas.read_sas."""
+    try:
+        import pyreadstat
+
+        reader = pyreadstat.read_xport if fmt == "xpt" else pyreadstat.read_sas7bdat
+        df, _meta = reader(str(path), dates_as_pandas_datetime=True)
+        return df
+    except ImportError:
+        pass
+    except Exception:  # noqa: BLE001 - fall back to pandas' own readers
+        pass
+    return pd.read_sas(path, format="xport" if fmt == "xpt" else "sas7bdat", encoding="utf-8")
 
 
 def read_folder(folder: str | Path) -> dict[str, RawTable]:
@@ -234,8 +252,11 @@ def parse_column(s: pd.Series, typ: str) -> tuple[pd.Series, pd.Series]:
         if pd.api.types.is_datetime64_any_dtype(s):
             vals = pd.to_datetime(s).dt.tz_localize(None) if getattr(s.dt, "tz", None) else s
             vals = vals.astype("datetime64[ns]")
-        elif pd.api.types.is_numeric_dtype(s):  # SAS dates: days since 1960-01-01
-            vals = SAS_EPOCH + pd.to_timedelta(s.astype(float), unit="D")
+        elif pd.api.types.is_numeric_dtype(s):  # unformatted SAS dates or datetimes
+            num = s.astype(float)
+            unit = "s" if (num.abs() > 1e6).any() else "D"  # datetimes count seconds
+            vals = SAS_EPOCH + pd.to_timedelta(num, unit=unit)
+            vals = vals.dt.normalize()
         else:
             txt = _as_text(s)
             vals = pd.to_datetime(txt.where(txt != "", None), format="%Y-%m-%d",

@@ -1,0 +1,126 @@
+"""Tests of analysis.synthetic: reproducibility, published counts, validity, shape."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import chi2_contingency
+
+from analysis.data import load_trial
+from analysis.derive import derive_responders
+from analysis.synthetic import DEFAULT_SEED, generate, main, write
+from analysis.validation import validate_folder
+
+COMMITTED = Path(__file__).resolve().parents[1] / "data" / "synthetic"
+
+
+@pytest.fixture(scope="module")
+def trial():
+    return load_trial(COMMITTED)
+
+
+def test_regeneration_is_byte_identical(tmp_path):
+    assert main(out=tmp_path, seed=None) == 0
+    files = sorted(p.name for p in COMMITTED.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == files
+    for name in files:
+        assert (tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes(), name
+
+
+def test_committed_dataset_passes_validation():
+    assert validate_folder(COMMITTED) == []
+
+
+def test_published_randomisation(trial):
+    adsl = trial.adsl
+    assert trial.synthetic is True
+    assert len(adsl) == 114
+    assert adsl["TRT01P"].value_counts().to_dict() == {"BM-MSC": 58, "Sham": 56}
+    assert adsl["SITE"].nunique() == 9
+    assert sorted(adsl["COUNTRY"].unique()) == ["France", "Germany", "Italy", "Spain"]
+    assert adsl["RANDDT"].min() >= np.datetime64("2018-04-01")
+    assert adsl["RANDDT"].max() <= np.datetime64("2022-12-31")
+
+
+def test_published_month12_responders(trial):
+    r = derive_responders(trial.adqs, 12, trial.adsl["USUBJID"])
+    r = r.merge(trial.adsl[["USUBJID", "TRT01P"]], on="USUBJID")
+    got = {arm: (int(g["RESPONDER"].sum()), int(g["RESPONDER"].notna().sum()))
+           for arm, g in r.groupby("TRT01P")}
+    assert got == {"BM-MSC": (37, 50), "Sham": (34, 49)}
+    p = chi2_contingency([[37, 50 - 37], [34, 49 - 34]], correction=True)[1]
+    assert round(p, 4) == 0.7747
+
+
+def test_eligibility_honoured(trial):
+    a, q = trial.adsl, trial.adqs
+    assert a["AGE"].between(18, 60).all()
+    assert a["PFIRRMN"].between(4, 7).all()
+    base_vas = q[(q.PARAMCD == "VAS") & (q.AVISITN == 0)]
+    assert len(base_vas) == 114 and (base_vas["AVAL"] > 40).all()
+    scr = trial.screening
+    assert 180 <= len(scr) <= 220 and (scr["RANDFL"] == "Y").sum() == 114
+
+
+def test_no_sae_related_to_intervention(trial):
+    ae = trial.adae
+    sae = ae[ae["AESER"] == "Y"]
+    assert len(sae) >= 1
+    assert (sae["AEREL"] == "NOT RELATED").all()
+
+
+def test_not_treated_and_per_protocol(trial):
+    a = trial.adsl
+    nt = a[a["SAFFL"] == "N"]
+    assert 1 <= len(nt) <= 2
+    assert (nt["NTRTREAS"] != "").all() and (nt["TRT01A"] == "").all()
+    assert (a["PPROTFL"] == "N").sum() > len(nt)
+
+
+def test_dropout_consistent_with_visits(trial):
+    a, q = trial.adsl, trial.adqs
+    last = q.groupby("USUBJID")["AVISITN"].max()
+    assert (a.set_index("USUBJID")["DCSVISN"] == last.reindex(a["USUBJID"])).all()
+    assert ((a["EOSSTT"] == "DISCONTINUED") == (a["DCSREAS"] != "")).all()
+    assert (a["EOSSTT"] == "DISCONTINUED").sum() >= 3
+
+
+def test_immune_positivity_mostly_in_bm_msc(trial):
+    imm = trial.adimm.merge(trial.adsl[["USUBJID", "TRT01P"]], on="USUBJID")
+    fu = imm[imm["AVISITN"].isin([1, 3])]
+    rate = fu.groupby("TRT01P")["POSFL"].apply(lambda s: (s == "Y").mean())
+    assert rate["BM-MSC"] > 2 * rate["Sham"]
+    m6 = imm[(imm["AVISITN"] == 6) & (imm["TRT01P"] == "BM-MSC")]
+    m1 = imm[(imm["AVISITN"] == 1) & (imm["TRT01P"] == "BM-MSC")]
+    assert (m6["POSFL"] == "Y").mean() < (m1["POSFL"] == "Y").mean()  # transient
+
+
+def test_no_true_arm_difference_in_t2(trial):
+    m = trial.admri[trial.admri["AVISITN"] == 12].merge(trial.adsl[["USUBJID", "TRT01P"]])
+    means = m.groupby("TRT01P")["CHG"].mean()
+    assert abs(means["BM-MSC"] - means["Sham"]) < 4  # ms; SD of change is 6
+
+
+def test_seed_changes_data_and_is_deterministic():
+    a = generate(seed=DEFAULT_SEED + 1)
+    b = generate(seed=DEFAULT_SEED + 1)
+    c = generate()
+    assert a["adqs"].equals(b["adqs"])
+    assert not a["adqs"]["AVAL"].equals(c["adqs"]["AVAL"])
+
+
+def test_other_seed_still_calibrated(tmp_path):
+    write(generate(seed=7), tmp_path, seed=7)
+    t = load_trial(tmp_path)
+    r = derive_responders(t.adqs, 12, t.adsl["USUBJID"]).merge(t.adsl[["USUBJID", "TRT01P"]])
+    assert r.groupby("TRT01P")["RESPONDER"].sum().to_dict() == {"BM-MSC": 37, "Sham": 34}
+
+
+def test_larger_trial_same_shape(tmp_path):
+    write(generate(n=600, seed=3), tmp_path, seed=3)
+    assert validate_folder(tmp_path) == []
+    t = load_trial(tmp_path)
+    assert len(t.adsl) == 600
+    assert t.adsl["TRT01P"].value_counts()["BM-MSC"] == round(600 * 58 / 114)
+    assert t.adsl["SITE"].nunique() == 9
+    assert (t.adsl["SAFFL"] == "N").sum() >= 1
