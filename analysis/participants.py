@@ -65,3 +65,67 @@ def _unpack(trial_or_report, store):
     if store is None:  # a Report (analysis.report.Report)
         return trial_or_report.trial, trial_or_report.store
     return trial_or_report, store
+
+
+def show_consort(rep) -> None:
+    """Display the CONSORT diagram in a chapter cell (PNG and SVG), then close it."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    fig = consort_figure(rep)
+    png, svg = io.BytesIO(), io.StringIO()
+    fig.savefig(png, format="png", dpi=200, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    display({"image/png": base64.b64encode(png.getvalue()).decode("ascii"),
+             "image/svg+xml": svg.getvalue(), "text/plain": "<CONSORT diagram>"}, raw=True)
+
+
+def _lower_first(text: str) -> str:
+    """Lower-case the first letter unless the first word is an acronym (``'SF-36 ...'``)."""
+    word = text.split(" ")[0]
+    return text if sum(c.isupper() for c in word) > 1 else text[:1].lower() + text[1:]
+
+
+def _series(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def exclusion_sentence(store: ResultsStore, top: int = 3) -> str:
+    """``'the most frequent reasons were X (n = 16), Y (n = 16) and Z (n = 12)'``."""
+    ex = store.select(ENDPOINT, statistic="excluded")
+    ex = ex[(ex["group"] != "") & (ex["value"] > 0)]
+    ex = ex.sort_values(["value", "group"], ascending=[False, True], kind="mergesort").head(top)
+    items = [f"{_lower_first(g)} (n = {int(v)})"
+             for g, v in zip(ex["group"], ex["value"], strict=True)]
+    if not items:
+        return "no reasons were recorded"
+    word = "reason was" if len(items) == 1 else "reasons were"
+    return f"the most frequent {word} {_series(items)}"
+
+
+def smd_sentence(trial_or_report, store: ResultsStore | None = None,
+                 threshold: float = 0.1) -> str:
+    """Largest absolute SMD between arms and the number of variables above ``threshold``."""
+    from analysis.baseline import variable_label
+    from analysis.formatting import fmt_num
+
+    trial, store = _unpack(trial_or_report, store)
+    t = store.table
+    t = t[t["endpoint"].str.startswith("baseline:") & (t["statistic"] == "smd")
+          & t["value"].notna()]
+    if t.empty:
+        return "Standardised differences could not be computed."
+    by_var = t.groupby("endpoint")["value"].max()
+    top = by_var.idxmax()
+    var = next(v for v in BASELINE_VARS if f"baseline:{v.name}" == top)
+    above = int((by_var > threshold).sum())
+    return (f"The largest absolute standardised difference between arms was "
+            f"{fmt_num(by_var[top], 2)} ({_lower_first(variable_label(var).split(' (')[0])}); "
+            f"{above} of {len(by_var)} characteristics had a difference above "
+            f"{fmt_num(threshold, 1)}.")
