@@ -462,6 +462,21 @@ def decision_sentence(store, arm: str, control: str) -> str:
             f"two-sided {alpha_txt} level): {parts[0]}; {parts[1]}.")
 
 
+def tipping_sentence(store, arm: str, control: str) -> str:
+    """What the tipping-point grid shows, written from the results store."""
+    kw = dict(analysis="tipping_point", arm=contrast(arm, control))
+    alpha = store.value(DECISION, "alpha")
+    row = store.get(ENDPOINT, "n_significant", group="favours_exp", **kw)
+    n_exp, cells = int(row["value"]), int(row["n"])
+    n_ctl = int(store.value(ENDPOINT, "n_significant", group="favours_ctl", **kw))
+    head = (f"In the tipping-point analysis, over {cells} combinations of assumed response "
+            f"rates among the patients without a month-12 response, ")
+    if n_exp == n_ctl == 0:
+        return head + (f"the chi-square test reached p < {fmt_num(alpha, 2)} in none")
+    return head + (f"p < {fmt_num(alpha, 2)} in {n_exp} favouring {arm} and in {n_ctl} "
+                   f"favouring {control}")
+
+
 # ---------------------------------------------------------------- tables
 def _npct(store, analysis, arm) -> str:
     try:
@@ -565,7 +580,7 @@ def estimand_table(arms, control) -> pd.DataFrame:
         "Responder at month 12": [
             "Chronic discogenic low back pain; all randomised (ITT)",
             f"Single intradiscal procedure: {treat}",
-            "VAS improved >= 20 % and >= 20 mm, or ODI improved >= 20 %",
+            "VAS improved ≥ 20 % and ≥ 20 mm, or ODI improved ≥ 20 %",
             "Procedure not received, co-treatments: treatment policy",
             "Observed cases; sensitivity: NRI, MI, per-protocol, tipping point",
             "Risk difference (also RR, OR)",
