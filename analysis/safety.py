@@ -189,14 +189,21 @@ def pt_table(trial, store, indent: str = "\u00a0\u00a0\u00a0") -> pd.DataFrame:
 
 
 def sae_listing(trial) -> pd.DataFrame:
-    """Serious adverse events: subject, arm, preferred term, onset day, relatedness, outcome."""
+    """Serious adverse events: subject, arm, preferred term, onset day, relatedness, outcome.
+
+    The subject is shown by its short ``SUBJID`` (from adsl) when available, else ``USUBJID``.
+    """
     ae = safety_events(trial)
     ae = ae.loc[ae["AESER"] == "Y"].copy()
+    if "SUBJID" in trial.adsl.columns and "SUBJID" not in ae.columns:
+        ae = ae.merge(trial.adsl[["USUBJID", "SUBJID"]], on="USUBJID", how="left")
+    short = ae["SUBJID"] if "SUBJID" in ae.columns else ae["USUBJID"]
+    ae["_subject"] = short.where(short.astype(str).str.len() > 0, ae["USUBJID"]).astype(str)
     order = {a: i for i, a in enumerate(trial.arms)}
     ae["_arm"] = ae["ARM"].map(order)
     ae = ae.sort_values(["_arm", "USUBJID", "ASTDY", "AESEQ"], kind="mergesort")
     out = pd.DataFrame({
-        "Subject": ae["USUBJID"].astype(str),
+        "Subject": ae["_subject"],
         "Arm": ae["ARM"],
         "Preferred term": ae["AEDECOD"].astype(str),
         "Onset day": ae["ASTDY"].map(lambda v: "" if pd.isna(v) else str(int(v))),

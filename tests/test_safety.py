@@ -122,6 +122,8 @@ def test_sae_listing():
     assert list(lst["Outcome"]) == ["Fatal", "Recovering"]
     assert list(lst["Onset day"]) == ["200", "12"]
     assert lst.shape[1] <= 7
+    adsl = _adsl().assign(SUBJID=lambda d: "0" + d["USUBJID"].str[1:])
+    assert list(safety.sae_listing(make_trial(adsl=adsl))["Subject"]) == ["010", "02"]
 
 
 def test_related_sae_sentence(store):
