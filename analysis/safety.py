@@ -23,17 +23,17 @@ from analysis.results import result_row
 POP = "SAF"
 RELATED = ("PROCEDURE", "PRODUCT")
 
-#: endpoint -> (table label, event filter on the AE rows)
+_IND = "\u00a0\u00a0\u00a0"
+#: endpoint -> (table label, event filter on the AE rows); "related" = to procedure or product
 CATEGORIES: dict[str, tuple[str, object]] = {
-    "ae_any": ("Any adverse event", lambda d: d.index == d.index),
-    "ae_serious": ("Serious adverse event", lambda d: d["AESER"] == "Y"),
-    "ae_related": ("Related to procedure or product", lambda d: d["AEREL"].isin(RELATED)),
-    "ae_related_procedure": ("Related to the procedure", lambda d: d["AEREL"] == "PROCEDURE"),
-    "ae_related_product": ("Related to the product", lambda d: d["AEREL"] == "PRODUCT"),
-    "ae_severe": ("Severe adverse event", lambda d: d["AESEV"] == "SEVERE"),
-    "sae_related": ("Serious and related", lambda d: (d["AESER"] == "Y")
-                    & d["AEREL"].isin(RELATED)),
-    "ae_withdrawal": ("Leading to withdrawal", lambda d: d["AEWDFL"] == "Y"),
+    "ae_any": ("Any AE", lambda d: d.index == d.index),
+    "ae_serious": ("Serious AE (SAE)", lambda d: d["AESER"] == "Y"),
+    "ae_related": ("Related AE", lambda d: d["AEREL"].isin(RELATED)),
+    "ae_related_procedure": (_IND + "to the procedure", lambda d: d["AEREL"] == "PROCEDURE"),
+    "ae_related_product": (_IND + "to the product", lambda d: d["AEREL"] == "PRODUCT"),
+    "ae_severe": ("Severe AE", lambda d: d["AESEV"] == "SEVERE"),
+    "sae_related": ("Related SAE", lambda d: (d["AESER"] == "Y") & d["AEREL"].isin(RELATED)),
+    "ae_withdrawal": ("Led to withdrawal", lambda d: d["AEWDFL"] == "Y"),
     "death": ("Death", lambda d: d["AEOUT"] == "FATAL"),
 }
 #: Relatedness and outcome wording in tables.
