@@ -73,7 +73,8 @@ def tipping_point(store, arms, control):
         for i in range(p.shape[0]):
             for j in range(p.shape[1]):
                 v = p.iat[i, j]
-                ax.text(j, i, f"{rd.iat[i, j]:.0f}", ha="center", va="center", fontsize=6,
+                ax.text(j, i, str(int(round(float(rd.iat[i, j])))), ha="center", va="center",
+                        fontsize=6,
                         color="white" if v < 0.5 else "black")
                 if v < ALPHA:
                     ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
@@ -96,7 +97,8 @@ def tipping_point(store, arms, control):
 
 
 def t2_individual(trial):
-    """T2 at baseline and month 12 per patient (grey lines) and arm means (95 % CI), per arm."""
+    """T2 at baseline and month 12 per patient (grey lines) and arm means (95 % CI) of the
+    patients with both examinations, per arm."""
     d = t2_data(trial)
     fig, axes = plt.subplots(1, len(trial.arms), figsize=(3.2 * len(trial.arms), 4.0),
                              sharey=True, squeeze=False)
@@ -106,11 +108,11 @@ def t2_individual(trial):
         for _, r in both.iterrows():
             ax.plot([0, 1], [r["BASE_T2"], r["T2"]], color="grey", alpha=0.4, linewidth=0.8)
         for x, col in ((0, "BASE_T2"), (1, "T2")):
-            v = g[col].dropna()
+            v = both[col]
             if len(v) > 1:
                 m, se = v.mean(), v.std(ddof=1) / np.sqrt(len(v))
                 ax.errorbar(x, m, yerr=1.96 * se, fmt="o", color="black", capsize=4, zorder=3)
-        means = [g["BASE_T2"].mean(), g["T2"].mean()]
+        means = [both["BASE_T2"].mean(), both["T2"].mean()]
         ax.plot([0, 1], means, color="black", linewidth=2, zorder=3)
         ax.set_xticks([0, 1], ["Baseline", f"Month {VISIT}"])
         ax.set_xlim(-0.3, 1.3)
