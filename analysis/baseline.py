@@ -47,7 +47,7 @@ BASELINE_VARS: tuple[Var, ...] = (
     Var("SEX"),
     Var("BMI", kind="normal"),
     Var("COUNTRY"),
-    Var("PAINDUR", kind="nonnormal"),
+    Var("PAINDUR", kind="nonnormal", decimals=0),
     Var("SMOKER"),
     Var("WORKSTAT"),
     Var("ANALGUSE"),

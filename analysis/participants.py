@@ -129,3 +129,30 @@ def smd_sentence(trial_or_report, store: ResultsStore | None = None,
             f"{fmt_num(by_var[top], 2)} ({_lower_first(variable_label(var).split(' (')[0])}); "
             f"{above} of {len(by_var)} characteristics had a difference above "
             f"{fmt_num(threshold, 1)}.")
+
+
+def baseline_markdown(trial_or_report, store: ResultsStore | None = None) -> str:
+    """Table 1 as a pipe table whose column widths follow the content.
+
+    :func:`analysis.display.markdown_table` gives every column the same width in PDF and
+    DOCX (pandoc reads relative widths from the dashes of the separator line), which
+    squeezes the "Characteristic" column; here the dashes are proportional to the longest
+    cell of each column.
+    """
+    from analysis.display import markdown_table
+
+    df = baseline_table(trial_or_report, store)
+    lines = markdown_table(df).split("\n")
+    widths = [max(len(str(c)), *(len(str(v)) for v in df[c])) for c in df.columns]
+    # long labels wrap rather than starve the numbers; short columns keep room for a header
+    widths = [min(w, 30) if i == 0 else max(w, 6) for i, w in enumerate(widths)]
+    lines[1] = "|" + "|".join(
+        (":" + "-" * w) if i == 0 else ("-" * w + ":") for i, w in enumerate(widths)) + "|"
+    return "\n".join(lines)
+
+
+def show_baseline_table(rep):
+    """Display Table 1 in a chapter cell (use with ``#| label: tbl-baseline``)."""
+    from analysis.display import show_markdown
+
+    return show_markdown(baseline_markdown(rep))
