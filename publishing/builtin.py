@@ -39,6 +39,8 @@ TYPST = """\
 #set figure(numbering: none)
 #show figure: set block(breakable: true)
 #show heading.where(level: 1): it => { pagebreak(weak: true); it }
+#show table.cell: set par(justify: false)
+#show table: set text(size: 0.9em)
 """
 
 

@@ -24,12 +24,11 @@ MARK = "__publishing_inline__"
 SETUP = """\
 import warnings as _w
 try:
-    import matplotlib as _mpl
-    _mpl.use("module://matplotlib_inline.backend_inline")
+    from IPython import get_ipython as _gi
+    _gi().run_line_magic("matplotlib", "inline")
     import matplotlib.pyplot as _plt
     _plt.rcParams.update({{"figure.figsize": ({w}, {h}), "figure.dpi": {dpi},
                           "svg.hashsalt": "publishing", "svg.fonttype": "path"}})
-    from IPython import get_ipython as _gi
     _gi().run_line_magic("config", "InlineBackend.print_figure_kwargs = "
                          "{{'bbox_inches': 'tight', 'metadata': {{'Date': None}}}}")
     _gi().run_line_magic("config", "InlineBackend.figure_formats = ['png', 'svg']")
@@ -37,6 +36,30 @@ except ImportError:
     pass
 if {quiet}:
     _w.filterwarnings("ignore")
+
+
+def _pub_flush():
+    # A cell may switch matplotlib away from the inline backend (matplotlib.use("Agg")):
+    # show its open figures anyway, then return to the inline backend.
+    import sys
+    if "matplotlib.pyplot" not in sys.modules:
+        return
+    plt = sys.modules["matplotlib.pyplot"]
+    if "inline" in plt.get_backend():
+        return
+    import base64
+    import io
+
+    from IPython.display import display
+    for n in plt.get_fignums():
+        fig, png, svg = plt.figure(n), io.BytesIO(), io.StringIO()
+        fig.savefig(png, format="png", bbox_inches="tight", metadata={{"Software": None}})
+        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={{"Date": None}})
+        display({{"image/png": base64.b64encode(png.getvalue()).decode(),
+                 "image/svg+xml": svg.getvalue(), "text/plain": repr(fig)}}, raw=True)
+    plt.close("all")
+    from IPython import get_ipython
+    get_ipython().run_line_magic("matplotlib", "inline")
 """
 
 INLINE_EVAL = """\
@@ -109,6 +132,8 @@ def execute(doc: Document, defaults: dict, *, kernel: str = "python3", timeout: 
             owner.append(None)
         cells.append(nbformat.v4.new_code_cell(c.source))
         owner.append(i)
+        cells.append(nbformat.v4.new_code_cell("_pub_flush()"))
+        owner.append(i)
         if sized:
             cells.append(nbformat.v4.new_code_cell(f"_plt.rcParams['figure.figsize'] = ({w}, {h})"))
             owner.append(None)
@@ -134,7 +159,7 @@ def execute(doc: Document, defaults: dict, *, kernel: str = "python3", timeout: 
     result = Executed(outputs=[[] for _ in code])
     for k, cell in enumerate(nb.cells):
         if owner[k] is not None:
-            result.outputs[owner[k]] = [dict(o) for o in cell.outputs]
+            result.outputs[owner[k]] += [dict(o) for o in cell.outputs]
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("name") == "stdout")
     values = json.loads(text[text.index(MARK) + len(MARK):])
     for expr, v in zip(exprs, values, strict=True):
