@@ -231,3 +231,43 @@ def test_show_closes_figure(capsys):
     fig = plt.figure()
     immune_plots.show(fig)
     assert not plt.fignum_exists(fig.number)
+
+
+# ---------------------------------------------------------------- committed synthetic dataset
+@pytest.fixture(scope="module")
+def synthetic():
+    from analysis.data import load_trial
+    from analysis.report import PROJECT_ROOT
+
+    trial = load_trial(PROJECT_ROOT / "data" / "synthetic")
+    return trial, ResultsStore.empty().add(immune.compute(trial))
+
+
+def test_synthetic_posfl_agrees(synthetic):
+    trial, store = synthetic
+    assert store.value("immune_threshold", "mfi", population="SAF") == 1000
+    assert store.value("immune_threshold", "posfl_disagreements", population="SAF") == 0
+
+
+def test_synthetic_denovo_independent(synthetic):
+    """De novo counts at any visit, recomputed with a wide table (independent of immune.py)."""
+    trial, store = synthetic
+    saf = trial.adsl.loc[trial.adsl["SAFFL"] == "Y", ["USUBJID", "TRT01A"]]
+    wide = trial.adimm.pivot_table(index=["USUBJID", "PARAMCD"], columns="AVISITN",
+                                   values="AVAL").reset_index()
+    post = [c for c in wide.columns if isinstance(c, int | float) and c > 0]
+    wide = wide.merge(saf, on="USUBJID")
+    ev = wide.loc[(wide[0] < 1000) & wide[post].notna().any(axis=1)].copy()
+    ev["denovo"] = (ev[post] >= 1000).any(axis=1)
+    for code in ("HLAI", "HLAII", "DSA"):
+        for arm in trial.arms:
+            e = ev.loc[(ev["PARAMCD"] == code) & (ev["TRT01A"] == arm)]
+            assert store.value(f"denovo_{code}", "n", arm=arm, visit="",
+                               population="SAF") == e["denovo"].sum()
+            assert store.value(f"denovo_{code}", "N", arm=arm, visit="",
+                               population="SAF") == len(e)
+    anyc = ev.groupby(["USUBJID", "TRT01A"])["denovo"].max().reset_index()
+    for arm in trial.arms:
+        a = anyc.loc[anyc["TRT01A"] == arm]
+        assert store.value("denovo_ANY", "n", arm=arm, visit="", population="SAF") == a[
+            "denovo"].sum()

@@ -155,3 +155,35 @@ def test_three_arms():
     assert st.value("death", "n_patients", arm="Other", population="SAF") == 1
     t = safety.summary_table(trial, st)
     assert t.shape[1] == 6
+
+
+# ---------------------------------------------------------------- committed synthetic dataset
+@pytest.fixture(scope="module")
+def synthetic():
+    from analysis.data import load_trial
+    from analysis.report import PROJECT_ROOT
+
+    trial = load_trial(PROJECT_ROOT / "data" / "synthetic")
+    return trial, ResultsStore.empty().add(safety.compute(trial))
+
+
+def test_synthetic_no_related_sae(synthetic):
+    """Published: no serious adverse event related to the intervention."""
+    trial, store = synthetic
+    assert sum(_v(store, "sae_related", "n_events", a) for a in trial.arms) == 0
+    assert safety.related_sae_sentence(trial, store).startswith("No serious adverse event")
+
+
+def test_synthetic_counts_independent(synthetic):
+    trial, store = synthetic
+    saf = trial.adsl.loc[trial.adsl["SAFFL"] == "Y", ["USUBJID", "TRT01A"]]
+    ae = trial.adae.loc[trial.adae["TRTEMFL"] == "Y"].merge(saf, on="USUBJID")
+    for arm in trial.arms:
+        a = ae.loc[ae["TRT01A"] == arm]
+        assert _v(store, "ae_any", "n_patients", arm) == a["USUBJID"].nunique()
+        assert _v(store, "ae_any", "n_events", arm) == len(a)
+        assert _v(store, "ae_any", "N", arm) == (saf["TRT01A"] == arm).sum()
+        s = a.loc[a["AESER"] == "Y"]
+        assert _v(store, "ae_serious", "n_patients", arm) == s["USUBJID"].nunique()
+    t = safety.summary_table(trial, store)
+    assert t.shape[1] <= 7
