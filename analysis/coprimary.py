@@ -65,12 +65,12 @@ MIN_STRATUM = 20  # countries with fewer evaluable patients are pooled in the lo
 OTHER = "Other countries"
 
 ANALYSES = {  # analysis -> label, in display order
-    "primary": "Primary: observed cases",
+    "primary": "Primary (observed)",
     "nri": "Non-responder imputation",
     "mi": "Multiple imputation",
-    "pp": "Per-protocol, observed cases",
-    "adjusted_country": "Logistic, adjusted for country",
-    "bayes": "Bayesian, uniform priors",
+    "pp": "Per-protocol",
+    "adjusted_country": "Adjusted for country",
+    "bayes": "Bayesian",
 }
 
 

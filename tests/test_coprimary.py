@@ -256,6 +256,12 @@ def test_figures_and_write_outputs(trial, store, tmp_path):
         plt.close(fig)
 
 
+def test_compute_is_deterministic(trial):
+    a = ResultsStore.empty().add(coprimary.compute(trial)).sorted().table
+    b = ResultsStore.empty().add(coprimary.compute(trial)).sorted().table
+    pd.testing.assert_frame_equal(a, b)
+
+
 def test_published_counts_on_default_data():
     from pathlib import Path
 
