@@ -73,3 +73,13 @@ def _load(data: str, results: str | None) -> Report:
 def load_report() -> Report:
     """The report for the current data folder (cached per process)."""
     return _load(str(data_dir()), os.environ.get("RESPINE_RESULTS"))
+
+
+def synthetic_notice(trial) -> str:
+    """A markdown callout saying the data are synthetic ("" for real data)."""
+    if not getattr(trial, "synthetic", False):
+        return ""
+    return ("::: {.callout-warning}\n## Synthetic data\n"
+            "This report was generated from a **synthetic** dataset calibrated to the published "
+            "RESPINE results. It is not the trial's data, and no number in it describes real "
+            "patients.\n:::\n")
