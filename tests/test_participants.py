@@ -107,3 +107,39 @@ def test_store_round_trip_gives_the_same_table(trial, store, tmp_path):
     again = ResultsStore.from_csv(tmp_path / "r.csv")
     pd.testing.assert_frame_equal(participants.baseline_table(trial, again),
                                   participants.baseline_table(trial, store))
+
+
+def test_optional_p_values_are_welch_and_chi_square(trial):
+    from scipy import stats
+
+    from analysis.baseline import BASELINE_VARS, baseline_rows, table_one
+
+    store = ResultsStore.empty().add(baseline_rows(trial, pval=True))
+    adsl = trial.adsl
+    a, c = (adsl.loc[adsl["TRT01P"] == arm, "AGE"].astype(float) for arm in trial.arms)
+    assert store.value("baseline:AGE", "p_value") == pytest.approx(
+        stats.ttest_ind(a, c, equal_var=False).pvalue)
+    tab = pd.crosstab(adsl["TRT01P"], adsl["SMOKER"])
+    assert store.value("baseline:SMOKER", "p_value") == pytest.approx(
+        stats.chi2_contingency(tab)[1])
+    assert list(table_one(store, trial.arms, BASELINE_VARS, pval=True).columns)[-1] == "p"
+
+
+def test_prose_helpers(trial, store):
+    reasons = trial.screening.loc[trial.screening["RANDFL"] == "N", "EXCLREAS"]
+    top = reasons.value_counts().sort_index().sort_values(ascending=False, kind="mergesort")
+    sentence = participants.exclusion_sentence(store)
+    first = top.index[0]
+    assert f"{first[0].lower()}{first[1:]} (n = {top.iloc[0]})" in sentence
+    smd = store.select(statistic="smd")
+    smd = smd[smd["endpoint"].str.startswith("baseline:")]
+    assert f"was {smd['value'].max():.2f} (" in participants.smd_sentence(trial, store)
+    assert f"{int((smd['value'] > 0.1).sum())} of {len(smd)} characteristics" in \
+        participants.smd_sentence(trial, store)
+
+
+def test_markdown_widths_follow_content(trial, store):
+    sep = participants.baseline_markdown(trial, store).split("\n")[1]
+    dashes = [len(c.strip(":")) for c in sep.strip("|").split("|")]
+    assert len(dashes) == 5
+    assert dashes[0] == max(dashes) and dashes[-1] == min(dashes) == 6
