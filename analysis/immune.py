@@ -19,8 +19,8 @@ Results-store endpoints (population ``"SAF"``):
 - ``denovo_<PARAMCD>`` (and ``denovo_ANY``): per visit and ``visit=""`` (any visit), per arm:
   ``n``, ``N``, ``percent`` (0-100, Wilson 95 % limits);
 - ``sensitisation``: ``group=<PARAMCD>|ANY``, contrast arm ``"<arm> vs <control>"``:
-  ``p_value`` (Fisher exact, two-sided), ``odds_ratio`` (sample OR from Fisher),
-  ``risk_difference`` (percentage points, Newcombe hybrid score limits);
+  ``p_value`` (Fisher exact, two-sided) and ``risk_difference`` (percentage points,
+  Newcombe hybrid score limits);
 - ``immune_baseline_positive``: ``group=<PARAMCD>``, per arm: ``n``, ``N``, ``percent``;
 - ``mfi_<PARAMCD>``: per visit and arm: ``median``, ``q1``, ``q3`` (``n`` = subjects);
 - ``immune_threshold``: ``mfi`` (the threshold used) and ``posfl_disagreements``;
@@ -217,13 +217,11 @@ def compute(trial) -> list[dict]:
             if n1 == 0 or n2 == 0:
                 continue
             contrast = f"{arm} vs {trial.control_arm}"
-            odds, p = fisher_exact(x1, n1, x2, n2)
+            _, p = fisher_exact(x1, n1, x2, n2)
             rd, lo, hi = newcombe_rd_ci(x1, n1, x2, n2)
             rows += [
                 result_row("sensitisation", "p_value", p, arm=contrast, group=c, population=POP,
                            n=n1 + n2),
-                result_row("sensitisation", "odds_ratio", odds, arm=contrast, group=c,
-                           population=POP, n=n1 + n2),
                 result_row("sensitisation", "risk_difference", 100 * rd, arm=contrast, group=c,
                            lower=100 * lo, upper=100 * hi, population=POP, n=n1 + n2),
             ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -245,6 +246,7 @@ def synthetic():
 
 def test_synthetic_posfl_agrees(synthetic):
     trial, store = synthetic
+    assert np.isfinite(store.table["value"]).all()  # results.json must stay valid JSON
     assert store.value("immune_threshold", "mfi", population="SAF") == 1000
     assert store.value("immune_threshold", "posfl_disagreements", population="SAF") == 0
 

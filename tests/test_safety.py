@@ -187,3 +187,9 @@ def test_synthetic_counts_independent(synthetic):
         assert _v(store, "ae_serious", "n_patients", arm) == s["USUBJID"].nunique()
     t = safety.summary_table(trial, store)
     assert t.shape[1] <= 7
+
+
+def test_synthetic_values_finite(synthetic):
+    import numpy as np
+
+    assert np.isfinite(synthetic[1].table["value"]).all()
