@@ -167,7 +167,7 @@ def read_file(path: str | Path) -> pd.DataFrame:
     else:
         df = _read_sas(path, fmt)
     df.columns = [str(c).strip().upper() for c in df.columns]
-    return df
+    return _strip_text(df)
 
 
 def _read_sas(path: Path, fmt: str) -> pd.DataFrame:
@@ -203,16 +203,27 @@ def read_metadata(folder: str | Path) -> dict:
 # ---------------------------------------------------------------------------- typing
 
 
+def _strip_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Strip surrounding blanks from text columns, once, at read time."""
+    for col in df.columns:
+        s = df[col]
+        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "string":
+            df[col] = s.str.strip()
+    return df
+
+
 def is_empty(s: pd.Series) -> pd.Series:
     """True where a cell is missing: NaN/None/NaT or blank text."""
     if s.dtype == object or pd.api.types.is_string_dtype(s):
+        if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+            return s.isna() | (s.fillna("").str.len() == 0) | (s.fillna("").str.isspace())
         return s.isna() | (s.astype(str).str.strip() == "")
     return s.isna()
 
 
 def _as_text(s: pd.Series) -> pd.Series:
     if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
-        return s.fillna("").str.strip().astype(object)
+        return s.fillna("").astype(object)
 
     def conv(v):
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
@@ -231,53 +242,67 @@ def _as_text(s: pd.Series) -> pd.Series:
 def parse_column(s: pd.Series, typ: str) -> tuple[pd.Series, pd.Series]:
     """Convert ``s`` to the dictionary type ``typ``; returns (values, bad) where ``bad`` marks
     non-empty cells that could not be converted (a type error)."""
-    empty = is_empty(s)
+    vals, bad, _empty = parse(s, typ)
+    return vals, bad
+
+
+def parse(s: pd.Series, typ: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Like :func:`parse_column`, also returning the mask of empty cells."""
     if typ in ("str", "flag"):
         vals = _as_text(s)
+        empty = vals == ""
         bad = pd.Series(False, index=s.index)
         if typ == "flag":
             bad = ~empty & ~vals.isin(["Y", "N"])
-        return vals, bad
+        return vals, bad, empty
     if typ in ("int", "float"):
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
             vals = s.astype(float)
+            empty = vals.isna()
         else:
-            vals = pd.to_numeric(_as_text(s), errors="coerce").astype(float)
+            txt = _as_text(s)
+            empty = txt == ""
+            vals = pd.to_numeric(txt.where(~empty, None), errors="coerce").astype(float)
         bad = ~empty & vals.isna()
         if typ == "int":
-            frac = vals.notna() & (vals != np.round(vals))
-            bad |= frac
-        return vals, bad
+            bad |= vals.notna() & (vals != np.round(vals))
+        return vals, bad, empty
     if typ == "date":
         if pd.api.types.is_datetime64_any_dtype(s):
             vals = pd.to_datetime(s).dt.tz_localize(None) if getattr(s.dt, "tz", None) else s
-            vals = vals.astype("datetime64[ns]")
+            empty = s.isna()
         elif pd.api.types.is_numeric_dtype(s):  # unformatted SAS dates or datetimes
             num = s.astype(float)
             unit = "s" if (num.abs() > 1e6).any() else "D"  # datetimes count seconds
-            vals = SAS_EPOCH + pd.to_timedelta(num, unit=unit)
-            vals = vals.dt.normalize()
+            vals = (SAS_EPOCH + pd.to_timedelta(num, unit=unit)).dt.normalize()
+            empty = num.isna()
         else:
             txt = _as_text(s)
-            vals = pd.to_datetime(txt.where(txt != "", None), format="%Y-%m-%d",
+            empty = txt == ""
+            vals = pd.to_datetime(txt.where(~empty, None), format="%Y-%m-%d",
                                   errors="coerce")
         vals = pd.Series(vals, index=s.index).astype("datetime64[ns]")
         bad = ~empty & vals.isna()
-        return vals, bad
+        return vals, bad, empty
     raise ValueError(f"unknown dictionary type {typ!r}")
+
+
+def finish_types(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Integer columns without missing values as int64 (else nullable Int64)."""
+    for col, spec in columns(dataset).items():
+        if spec["type"] == "int" and col in df.columns:
+            v = df[col]
+            df[col] = v.astype("int64") if v.notna().all() else v.astype("Int64")
+    return df
 
 
 def typed_frame(raw: RawTable) -> pd.DataFrame:
     """The dataset with dictionary columns converted to their types (other columns kept)."""
     df = raw.frame.copy()
     for col, spec in columns(raw.name).items():
-        if col not in df.columns:
-            continue
-        vals, _ = parse_column(df[col], spec["type"])
-        if spec["type"] == "int":
-            vals = vals.astype("int64") if vals.notna().all() else vals.astype("Int64")
-        df[col] = vals
-    return df.reset_index(drop=True)
+        if col in df.columns:
+            df[col] = parse(df[col], spec["type"])[0]
+    return finish_types(df, raw.name).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------- trial
@@ -312,12 +337,12 @@ class Trial:
 def load_trial(path: str | Path = "data/synthetic") -> Trial:
     """Read, validate and type the data folder ``path``; raises :class:`DataError` listing
     every problem found."""
-    from analysis.validation import check_folder
+    from analysis.validation import validate_and_type
 
     folder = Path(path)
-    raw, problems = check_folder(folder)
+    typed, problems = validate_and_type(folder)
     if problems:
         raise DataError(problems)
-    tables = {name: typed_frame(raw[name]) for name in DATASETS}
+    tables = {name: finish_types(typed[name], name) for name in DATASETS}
     meta = read_metadata(folder)
     return Trial(**tables, source=folder.resolve(), synthetic=bool(meta.get("synthetic", False)))

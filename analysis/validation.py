@@ -94,14 +94,14 @@ def _check_table(raw: D.RawTable) -> tuple[list[Problem], pd.DataFrame]:
                                  f"column {col!r} looks like a direct identifier (name, date of "
                                  "birth, address, phone, e-mail...) and must be removed before "
                                  "analysis"))
-    typed = pd.DataFrame(index=df.index)
+    typed = df.copy()
     for col, cs in spec.items():
         if col not in df.columns:
             if cs.get("required", True):
                 probs.append(Problem(f, col, "", "column-present",
                                      f"required column {col} is missing"))
             continue
-        vals, bad = D.parse_column(df[col], cs["type"])
+        vals, bad, empty = D.parse(df[col], cs["type"])
         typ = cs["type"]
         if bad.any():
             what = {"flag": "Y or N", "date": "a date YYYY-MM-DD", "int": "an integer",
@@ -109,7 +109,6 @@ def _check_table(raw: D.RawTable) -> tuple[list[Problem], pd.DataFrame]:
             probs.append(Problem(f, col, _rows(np.flatnonzero(bad)), "type",
                                  f"expected {what}, found {_examples(df[col][bad])}"))
             vals = vals.where(~bad) if typ != "str" else vals
-        empty = D.is_empty(df[col]) & ~bad
         if not cs.get("nullable", False) and empty.any():
             probs.append(Problem(f, col, _rows(np.flatnonzero(empty)), "missing-value",
                                  "value is empty but the column does not allow missing values"))
@@ -320,6 +319,10 @@ def _disposition(adsl, adqs, fname) -> list[Problem]:
 
 def validate_tables(tables: dict[str, D.RawTable], folder: str | Path | None = None) -> list:
     """Every problem of already-read tables (plus file-level rules when ``folder`` is given)."""
+    return _validate(tables, folder)[1]
+
+
+def _validate(tables, folder):
     probs: list[Problem] = []
     if folder is not None:
         for name, paths in D.dataset_files(folder).items():
@@ -337,11 +340,11 @@ def validate_tables(tables: dict[str, D.RawTable], folder: str | Path | None = N
         p, typed[name] = _check_table(raw)
         probs += p
     probs += _cross(tables, typed)
-    return probs
+    return typed, probs
 
 
-def check_folder(folder: str | Path) -> tuple[dict[str, D.RawTable], list[Problem]]:
-    """Read and validate a data folder; returns the readable tables and every problem."""
+def validate_and_type(folder: str | Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Read and validate a folder; returns the typed tables (bad cells missing) and problems."""
     folder = Path(folder)
     if not folder.is_dir():
         return {}, [Problem(str(folder), "", "", "file-present", "not a folder of trial data")]
@@ -352,10 +355,15 @@ def check_folder(folder: str | Path) -> tuple[dict[str, D.RawTable], list[Proble
         except Exception as exc:  # noqa: BLE001 - any reader failure is reported
             probs.append(Problem(paths[0].name, "", "", "readable", f"cannot read: {exc}"))
             unreadable.add(name)
-    rest = validate_tables(tables, folder)
+    typed, rest = _validate(tables, folder)
     rest = [p for p in rest if not (p.rule == "file-present"
                                     and any(p.file.startswith(n + ".") for n in unreadable))]
-    return tables, probs + rest
+    return typed, probs + rest
+
+
+def check_folder(folder: str | Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Read and validate a data folder; returns the typed tables and every problem."""
+    return validate_and_type(folder)
 
 
 def validate_folder(folder: str | Path) -> list[Problem]:
@@ -371,7 +379,7 @@ def main(path: str | Path) -> int:
         for p in probs:
             print(f"  - {p}")
         return 1
-    n = {k: len(tables[k].frame) for k in D.DATASETS}
+    n = {k: len(tables[k]) for k in D.DATASETS}
     print(f"{path}: OK - {n.get('adsl', 0)} randomised subjects, "
           + ", ".join(f"{k} {v} rows" for k, v in n.items() if k != "adsl"), file=sys.stdout)
     return 0
