@@ -189,3 +189,23 @@ def test_figures_draw_store_values(two):
     assert str(int(s.value(secondary.TTE, "n_at_risk", visit=1, arm="Drug"))) in texts
     for f in figs.values():
         secondary_plots.plt.close(f)
+
+
+def test_mmrm_sentence_counts_and_names_the_significant_visits():
+    from analysis.results import result_row
+
+    rows = [result_row(ep, "p_value", p, analysis="mmrm", visit=v, arm="A vs B")
+            for ep, v, p in [("vas", 1, 0.5), ("vas", 24, 0.01), ("odi", 1, 0.2),
+                             ("odi", 24, 0.049)]]
+    s = ResultsStore.empty().add(rows)
+    text = secondary.mmrm_sentence(s, ("A", "B"), "B")
+    assert text.startswith("2 of the 4 per-visit MMRM comparisons had p < 0.05")
+    assert "pain VAS at month 24 and ODI at month 24" in text
+    none = ResultsStore.empty().add(rows[:1])
+    assert secondary.mmrm_sentence(none, ("A", "B"), "B").startswith("None of the 1 ")
+
+
+def test_compute_is_deterministic(two):
+    t, s = two
+    again = ResultsStore.empty().add(secondary.compute(t))
+    pd.testing.assert_frame_equal(s.sorted().table, again.sorted().table)
