@@ -45,6 +45,21 @@ def usable() -> tuple[str, tuple[int, ...]] | None:
     return (exe, v) if v[:2] >= MINIMUM else None
 
 
+def bundled_versions(exe: str) -> dict[str, str]:
+    """Versions of the pandoc and typst that Quarto bundles (best effort)."""
+    out = {}
+    for tool in ("pandoc", "typst"):
+        try:
+            text = subprocess.run([exe, tool, "--version"], capture_output=True, text=True,
+                                  timeout=60).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        m = re.search(r"(\d+(?:\.\d+)+)", text)
+        if m:
+            out[tool] = m.group(1)
+    return out
+
+
 def _add(fmt: dict, key: str, value: str) -> None:
     old = fmt.get(key)
     fmt[key] = ([*old] if isinstance(old, list) else [old] if old else []) + [value]

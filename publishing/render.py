@@ -46,7 +46,8 @@ def choose_engine(requested: str) -> tuple[str, str | None, dict[str, str]]:
         raise RenderError(f"--engine quarto: Quarto is {why}")
     if found:
         exe, v = found
-        versions = {"quarto": ".".join(map(str, v)), "python": sys.version.split()[0]}
+        versions = {"quarto": ".".join(map(str, v)), **quarto.bundled_versions(exe),
+                    "python": sys.version.split()[0]}
         return "quarto", exe, versions
     return "builtin", None, builtin.versions()
 

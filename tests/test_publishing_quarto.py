@@ -20,6 +20,12 @@ import json, os, pathlib, sys
 if sys.argv[1:] == ["--version"]:
     print("{version}")
     sys.exit(0)
+if sys.argv[1:] == ["pandoc", "--version"]:
+    print("pandoc 3.4\nFeatures: +server +lua")
+    sys.exit(0)
+if sys.argv[1:] == ["typst", "--version"]:
+    print("typst 0.11.0 (2bf9f95d)")
+    sys.exit(0)
 log = pathlib.Path({log!r})
 project = pathlib.Path(sys.argv[2])
 config = (project / "_quarto.yml").read_text()
@@ -64,7 +70,10 @@ def test_old_quarto_is_not_used(fake_quarto):
 
 def test_builtin_can_be_forced_with_quarto_present(fake_quarto):
     fake_quarto("1.6.1")
-    assert choose_engine("auto")[0] == "quarto"
+    engine, _, versions = choose_engine("auto")
+    assert engine == "quarto"
+    assert versions["quarto"] == "1.6.1" and versions["pandoc"] == "3.4"
+    assert versions["typst"] == "0.11.0"
     assert choose_engine("builtin")[0] == "builtin"
 
 
