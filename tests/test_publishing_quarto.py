@@ -21,7 +21,8 @@ if sys.argv[1:] == ["--version"]:
     print("{version}")
     sys.exit(0)
 if sys.argv[1:] == ["pandoc", "--version"]:
-    print("pandoc 3.4\nFeatures: +server +lua")
+    print("pandoc 3.4")
+    print("Features: +server +lua")
     sys.exit(0)
 if sys.argv[1:] == ["typst", "--version"]:
     print("typst 0.11.0 (2bf9f95d)")
