@@ -21,14 +21,6 @@ from analysis.coprimary import (  # noqa: E402
 from analysis.results import ResultNotFound  # noqa: E402
 
 
-def show(fig) -> None:
-    """Display ``fig`` in a chapter cell once, then close it (works under the Agg backend)."""
-    from IPython.display import display
-
-    display(fig)
-    plt.close(fig)
-
-
 def forest_rd(store, arms, control):
     """Risk difference (percentage points, 95 % interval) of every responder analysis."""
     exp = [a for a in arms if a != control]

@@ -16,17 +16,37 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> str:
     --------
     >>> print(markdown_table(pd.DataFrame({"Arm": ["A"], "n": [3]})))
     | Arm | n |
-    |:----|----:|
+    |:---|------:|
     | A | 3 |
     """
     cols = [str(c) for c in df.columns]
     align = align or ("l" + "r" * (len(cols) - 1))
-    rule = {"l": ":----", "r": "----:", "c": ":----:"}
-    lines = ["| " + " | ".join(_cell(c) for c in cols) + " |",
-             "|" + "|".join(rule[a] for a in align) + "|"]
+    rules = [_rule(a, w) for a, w in zip(align, column_widths(df), strict=True)]
+    lines = ["| " + " | ".join(_cell(c) for c in cols) + " |", "|" + "|".join(rules) + "|"]
     for row in df.itertuples(index=False):
         lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
     return "\n".join(lines)
+
+
+def column_widths(df: pd.DataFrame, first_max: int = 30, min_width: int = 6) -> list[int]:
+    """Relative column widths for a pipe table's separator line, following the content.
+
+    Pandoc reads relative widths from the dashes of the separator when a table line is long;
+    the first (label) column is capped so long labels wrap instead of starving the numbers.
+
+    >>> column_widths(pd.DataFrame({"Characteristic": ["Age (years)"], "A": ["41.2 (9.8)"]}))
+    [14, 10]
+    """
+    widths = []
+    for i, c in enumerate(df.columns):
+        longest = max([len(_cell(c))] + [len(_cell(v)) for v in df[c]])
+        widths.append(min(longest, first_max) if i == 0 else max(longest, min_width))
+    return widths
+
+
+def _rule(align: str, width: int) -> str:
+    dashes = "-" * max(width, 3)
+    return {"l": ":" + dashes, "r": dashes + ":", "c": ":" + dashes + ":"}[align]
 
 
 def _cell(v) -> str:
@@ -47,3 +67,24 @@ def show_markdown(text: str):
     from IPython.display import Markdown
 
     return Markdown(text)
+
+
+def show_figure(fig, dpi: int = 200, alt: str = "Figure") -> None:
+    """Display ``fig`` once in a chapter cell (PNG and SVG), then close it.
+
+    The images are rendered here rather than left to the kernel's inline backend, so a figure
+    appears once whatever the backend (the analysis uses Agg). Deterministic: no dates or
+    software stamps in the image data.
+    """
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    png, svg = io.BytesIO(), io.StringIO()
+    fig.savefig(png, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    display({"image/png": base64.b64encode(png.getvalue()).decode("ascii"),
+             "image/svg+xml": svg.getvalue(), "text/plain": f"<{alt}>"}, raw=True)

@@ -23,12 +23,15 @@ def fmt_pct(x: float, digits: int = 0) -> str:
 
 
 def fmt_p(p: float) -> str:
-    """A p-value as journals print it. ``fmt_p(0.7747) -> '0.77'``; ``fmt_p(2e-5) -> '<0.001'``."""
+    """A p-value as journals print it: 2 decimals, 3 below 0.1, ``<0.001`` below that.
+
+    ``fmt_p(0.7747) -> '0.77'``; ``fmt_p(0.0449) -> '0.045'``; ``fmt_p(2e-5) -> '<0.001'``.
+    """
     if p is None or math.isnan(p):
         return "–"
     if p < 0.001:
         return "<0.001"
-    if p < 0.01:
+    if p < 0.1:
         return f"{p:.3f}"
     return f"{p:.2f}"
 

@@ -17,25 +17,6 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
 MFI_FLOOR = 10.0
 
 
-def show(fig, dpi: int = 200) -> None:
-    """Display ``fig`` once in a chapter cell (PNG and SVG), then close it.
-
-    The images are rendered here rather than left to the kernel's inline backend, because
-    importing :mod:`analysis.figio` switches matplotlib to Agg, after which figures no longer
-    appear on their own. Deterministic: no dates or software stamps in the files.
-    """
-    import base64
-    import io
-
-    from IPython.display import display
-
-    png, svg = io.BytesIO(), io.StringIO()
-    fig.savefig(png, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
-    display({"image/png": base64.b64encode(png.getvalue()).decode("ascii"),
-             "image/svg+xml": svg.getvalue(),
-             "text/plain": "<Figure>"}, raw=True)
 
 
 def arm_colours(arms) -> dict[str, str]:

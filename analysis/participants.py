@@ -69,19 +69,9 @@ def _unpack(trial_or_report, store):
 
 def show_consort(rep) -> None:
     """Display the CONSORT diagram in a chapter cell (PNG and SVG), then close it."""
-    import base64
-    import io
+    from analysis.display import show_figure
 
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    fig = consort_figure(rep)
-    png, svg = io.BytesIO(), io.StringIO()
-    fig.savefig(png, format="png", dpi=200, bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
-    display({"image/png": base64.b64encode(png.getvalue()).decode("ascii"),
-             "image/svg+xml": svg.getvalue(), "text/plain": "<CONSORT diagram>"}, raw=True)
+    show_figure(consort_figure(rep), alt="CONSORT diagram")
 
 
 def _lower_first(text: str) -> str:
@@ -132,23 +122,10 @@ def smd_sentence(trial_or_report, store: ResultsStore | None = None,
 
 
 def baseline_markdown(trial_or_report, store: ResultsStore | None = None) -> str:
-    """Table 1 as a pipe table whose column widths follow the content.
-
-    :func:`analysis.display.markdown_table` gives every column the same width in PDF and
-    DOCX (pandoc reads relative widths from the dashes of the separator line), which
-    squeezes the "Characteristic" column; here the dashes are proportional to the longest
-    cell of each column.
-    """
+    """Table 1 as a pipe table whose column widths follow the content."""
     from analysis.display import markdown_table
 
-    df = baseline_table(trial_or_report, store)
-    lines = markdown_table(df).split("\n")
-    widths = [max(len(str(c)), *(len(str(v)) for v in df[c])) for c in df.columns]
-    # long labels wrap rather than starve the numbers; short columns keep room for a header
-    widths = [min(w, 30) if i == 0 else max(w, 6) for i, w in enumerate(widths)]
-    lines[1] = "|" + "|".join(
-        (":" + "-" * w) if i == 0 else ("-" * w + ":") for i, w in enumerate(widths)) + "|"
-    return "\n".join(lines)
+    return markdown_table(baseline_table(trial_or_report, store))
 
 
 def show_baseline_table(rep):

@@ -224,16 +224,6 @@ def test_response_sentence(store):
     assert "difference −33 percentage points" in s and "p = 1.00" in s
 
 
-def test_show_closes_figure(capsys):
-    import matplotlib.pyplot as plt
-
-    from analysis import immune_plots
-
-    fig = plt.figure()
-    immune_plots.show(fig)
-    assert not plt.fignum_exists(fig.number)
-
-
 # ---------------------------------------------------------------- committed synthetic dataset
 @pytest.fixture(scope="module")
 def synthetic():

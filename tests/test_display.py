@@ -1,0 +1,34 @@
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from analysis.display import column_widths, markdown_table, show_figure
+
+
+def test_markdown_table_header_rule_and_rows():
+    df = pd.DataFrame({"Arm": ["BM-MSC", "Sham"], "n": [58, 56]})
+    lines = markdown_table(df).split("\n")
+    assert lines[0] == "| Arm | n |"
+    assert lines[1] == "|:------|------:|"  # 6 dashes for "BM-MSC", 6 (minimum) for n
+    assert lines[2:] == ["| BM-MSC | 58 |", "| Sham | 56 |"]
+
+
+def test_markdown_table_escapes_pipes_and_blanks_missing():
+    df = pd.DataFrame({"a": ["x|y", None], "b": [1.5, float("nan")]})
+    text = markdown_table(df)
+    assert "x\\|y" in text
+    assert text.split("\n")[-1] == "|  |  |"
+
+
+def test_column_widths_cap_the_label_column():
+    df = pd.DataFrame({"Characteristic": ["x" * 80], "Value": ["12.3 (4.5)"]})
+    assert column_widths(df) == [30, 10]
+
+
+def test_show_figure_displays_png_and_svg_and_closes(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    fig = plt.figure()
+    show_figure(fig)
+    assert not plt.fignum_exists(fig.number)
+    assert set(shown[0]) == {"image/png", "image/svg+xml", "text/plain"}
+    assert shown[0]["image/svg+xml"].lstrip().startswith("<?xml")
