@@ -20,12 +20,6 @@ COLORS = ["#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad"]
 MARKERS = ["o", "s", "^", "D"]
 
 
-def show(fig) -> None:
-    """Display ``fig`` once in a chapter cell, then close it (no second copy from the backend)."""
-    from IPython.display import display
-
-    display(fig)
-    plt.close(fig)
 
 
 def _rows(store, endpoint, **where):
