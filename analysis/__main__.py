@@ -23,12 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.cmd == "results":
-        from analysis.data import DataError, load_trial
+        from analysis.blinding import BlindingError
+        from analysis.blinding import load as load_trial
+        from analysis.data import DataError
         from analysis.pipeline import compute_results, write_outputs
 
         try:
             trial = load_trial(args.data)
-        except DataError as err:
+        except (DataError, BlindingError) as err:
             print(err, file=sys.stderr)
             return 2
         store = compute_results(trial)

@@ -59,7 +59,7 @@ class Report:
 
 @lru_cache(maxsize=4)
 def _load(data: str, results: str | None) -> Report:
-    from analysis.data import load_trial
+    from analysis.blinding import load as load_trial
     from analysis.pipeline import compute_results
 
     trial = load_trial(data)
