@@ -141,7 +141,7 @@ def test_html_tables_callouts_citations_and_notice(rendered):
     assert notice.SYNTHETIC in text and 'class="pub-notice"' in raw
     # self-contained: images embedded, nothing fetched from the network
     assert "data:image/png;base64," in raw
-    assert not re.search(r'(src|href)="https?://', raw)
+    assert not re.search(r'src="https?://|<link[^>]+href="https?://', raw)  # no fetched resource
 
 
 def test_pdf_has_text_numbers_and_notice_on_every_page(rendered):
