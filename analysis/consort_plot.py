@@ -15,11 +15,8 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
 
 PAD = 0.07  # inches between a box edge and its text
 VGAP = 0.32  # vertical gap between rows (room for the arrows)

@@ -3,13 +3,10 @@ individual values): forest plot of the risk difference, tipping-point map, T2 pe
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from analysis.coprimary import (  # noqa: E402
+from analysis.coprimary import (
     ALPHA,
     ANALYSES,
     ENDPOINT,
@@ -18,7 +15,7 @@ from analysis.coprimary import (  # noqa: E402
     t2_data,
     tipping_grid,
 )
-from analysis.results import ResultNotFound  # noqa: E402
+from analysis.results import ResultNotFound
 
 
 def forest_rd(store, arms, control):

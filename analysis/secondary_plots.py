@@ -8,13 +8,10 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from analysis.secondary import ENDPOINTS, LABELS, TTE  # noqa: E402
+from analysis.secondary import ENDPOINTS, LABELS, TTE
 
 COLORS = ["#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad"]
 MARKERS = ["o", "s", "^", "D"]
