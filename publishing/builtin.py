@@ -18,7 +18,16 @@ from publishing import assemble, kernel, pandoc_ast, qmd
 from publishing.book import Book
 
 CSS = """\
-body { max-width: 54em; }
+html { background: #fff; color: #1a1a1a; }
+body { max-width: 54em; margin: 0 auto; padding: 3em 2em 4em;
+  font-family: "Georgia", "DejaVu Serif", serif; font-size: 17px; line-height: 1.5; }
+h1, h2, h3, h4, nav#TOC { font-family: "Helvetica Neue", "DejaVu Sans", Arial, sans-serif; }
+h1 { margin-top: 2em; } h2 { margin-top: 1.6em; }
+header#title-block-header { margin-bottom: 2em; }
+nav#TOC { font-size: 0.9em; border: 1px solid #ddd; padding: 0.5em 1em; background: #fafafa; }
+nav#TOC ul { list-style: none; padding-left: 1.2em; }
+a { color: #1a5fb4; }
+td, th { vertical-align: top; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
 th, td { border-bottom: 1px solid #ccc; padding: 0.25em 0.6em; }
 thead th { border-bottom: 2px solid #555; }
