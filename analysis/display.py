@@ -16,7 +16,7 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> str:
     --------
     >>> print(markdown_table(pd.DataFrame({"Arm": ["A"], "n": [3]})))
     | Arm | n |
-    |:---|------:|
+    |:-----|------:|
     | A | 3 |
     """
     cols = [str(c) for c in df.columns]
@@ -31,16 +31,20 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> str:
 def column_widths(df: pd.DataFrame, first_max: int = 30, min_width: int = 6) -> list[int]:
     """Relative column widths for a pipe table's separator line, following the content.
 
-    Pandoc reads relative widths from the dashes of the separator when a table line is long;
-    the first (label) column is capped so long labels wrap instead of starving the numbers.
+    Pandoc reads relative widths from the dashes of the separator when a table line is long.
+    A column gets room for its longest body cell and its header's longest word (headers wrap,
+    numbers should not), plus two characters of padding; the first (label) column is capped
+    so long labels wrap instead of starving the numbers.
 
-    >>> column_widths(pd.DataFrame({"Characteristic": ["Age (years)"], "A": ["41.2 (9.8)"]}))
-    [14, 10]
+    >>> column_widths(pd.DataFrame({"Characteristic": ["Age (years)"], "Arm A mean": ["41.2"]}))
+    [16, 6]
     """
     widths = []
     for i, c in enumerate(df.columns):
-        longest = max([len(_cell(c))] + [len(_cell(v)) for v in df[c]])
-        widths.append(min(longest, first_max) if i == 0 else max(longest, min_width))
+        body = max([0] + [len(_cell(v)) for v in df[c]])
+        word = max([0] + [len(w) for w in _cell(c).split()])
+        w = max(body, word) + 2
+        widths.append(min(w, first_max) if i == 0 else max(w, min_width))
     return widths
 
 

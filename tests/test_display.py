@@ -8,7 +8,7 @@ def test_markdown_table_header_rule_and_rows():
     df = pd.DataFrame({"Arm": ["BM-MSC", "Sham"], "n": [58, 56]})
     lines = markdown_table(df).split("\n")
     assert lines[0] == "| Arm | n |"
-    assert lines[1] == "|:------|------:|"  # 6 dashes for "BM-MSC", 6 (minimum) for n
+    assert lines[1] == "|:--------|------:|"  # "BM-MSC" + 2, and the minimum 6 for n
     assert lines[2:] == ["| BM-MSC | 58 |", "| Sham | 56 |"]
 
 
@@ -21,7 +21,12 @@ def test_markdown_table_escapes_pipes_and_blanks_missing():
 
 def test_column_widths_cap_the_label_column():
     df = pd.DataFrame({"Characteristic": ["x" * 80], "Value": ["12.3 (4.5)"]})
-    assert column_widths(df) == [30, 10]
+    assert column_widths(df) == [30, 12]
+
+
+def test_column_widths_use_the_longest_header_word_not_the_whole_header():
+    df = pd.DataFrame({"BM-MSC LS mean (SE)": ["−14.9 (2.6)"], "p": ["0.019"]})
+    assert column_widths(df) == [13, 7]
 
 
 def test_show_figure_displays_png_and_svg_and_closes(monkeypatch):
