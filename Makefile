@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 DATA ?= data/synthetic
 ENGINE ?= auto
 BLINDED ?= 0
@@ -17,10 +17,9 @@ export PYTHONHASHSEED := 0
 ## setup: create .venv from the exact versions in requirements.lock (first use only)
 setup: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock
 	@echo "Setting up $(VENV) from requirements.lock (first use only)..."
-	@rm -rf $(VENV)
-	$(PY) -m venv $(VENV)
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@$(BIN)/python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'respine_project.pth').write_text('$(CURDIR)\n')"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
