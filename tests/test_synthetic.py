@@ -6,9 +6,20 @@ import numpy as np
 import pytest
 from scipy.stats import chi2_contingency
 
+from analysis import coprimary, immune, secondary
+from analysis.binary import chisq_yates
 from analysis.data import load_trial
 from analysis.derive import derive_responders
-from analysis.synthetic import DEFAULT_SEED, generate, main, write
+from analysis.synthetic import (
+    DEFAULT_SEED,
+    MAX_CALIBRATED,
+    SEED_SEARCH_START,
+    _build,
+    acceptance_problems,
+    generate,
+    main,
+    write,
+)
 from analysis.validation import validate_folder
 
 COMMITTED = Path(__file__).resolve().parents[1] / "data" / "synthetic"
@@ -17,6 +28,16 @@ COMMITTED = Path(__file__).resolve().parents[1] / "data" / "synthetic"
 @pytest.fixture(scope="module")
 def trial():
     return load_trial(COMMITTED)
+
+
+@pytest.fixture(scope="module")
+def secondary_rows(trial):
+    return secondary.compute(trial)
+
+
+@pytest.fixture(scope="module")
+def coprimary_rows(trial):
+    return coprimary.compute(trial)
 
 
 def test_regeneration_is_byte_identical(tmp_path):
@@ -124,3 +145,94 @@ def test_larger_trial_same_shape(tmp_path):
     assert t.adsl["TRT01P"].value_counts()["BM-MSC"] == round(600 * 58 / 114)
     assert t.adsl["SITE"].nunique() == 9
     assert (t.adsl["SAFFL"] == "N").sum() >= 1
+
+
+# ------------------------------------------- "the groups did not differ on any secondary outcome"
+
+
+def test_no_secondary_p_below_005(secondary_rows):
+    ps = [r for r in secondary_rows if r["statistic"] == "p_value"]
+    mmrm = [r for r in ps if r["analysis"] == "mmrm"]
+    assert len(mmrm) == 4 * 5  # VAS, ODI, PCS, MCS at months 1, 3, 6, 12, 24
+    assert {r["endpoint"] for r in mmrm} == {"vas", "odi", "sf36pcs", "sf36mcs"}
+    low = [(r["endpoint"], r["analysis"], r["visit"], r["value"]) for r in ps
+           if not r["value"] >= 0.05]
+    assert low == []
+
+
+def test_no_secondary_risk_difference_excludes_zero(secondary_rows):
+    rd = [r for r in secondary_rows if r["statistic"] == "risk_difference"]
+    assert sum(r["analysis"] == "mcid" for r in rd) == 4 * 5
+    assert sum(r["endpoint"] == "responder_by_visit" for r in rd) == 5
+    bad = [(r["endpoint"], r["visit"], r["lower"], r["upper"]) for r in rd
+           if not r["lower"] <= 0 <= r["upper"]]
+    assert bad == []
+
+
+def test_month24_responders_similar(trial):
+    r = derive_responders(trial.adqs, 24, trial.adsl["USUBJID"])
+    r = r[r["RESPONDER"].notna()].merge(trial.adsl[["USUBJID", "TRT01P"]], on="USUBJID")
+    (x1, n1), (x2, n2) = [(int(g["RESPONDER"].sum()), len(g))
+                          for _, g in r.groupby("TRT01P")]  # BM-MSC, Sham
+    assert chisq_yates(x1, n1, x2, n2)[1] > 0.05
+    assert abs(x1 / n1 - x2 / n2) < 0.10
+
+
+def test_t2_no_difference_in_coprimary_ancova(coprimary_rows):
+    p = [r["value"] for r in coprimary_rows
+         if (r["endpoint"], r["analysis"], r["statistic"]) == ("t2", "primary", "p_value")]
+    assert len(p) == 1 and p[0] >= 0.05
+
+
+def test_no_sensitisation_response_association(trial):
+    rows = [r for r in immune.compute(trial) if r["endpoint"] == "response_by_sensitisation"
+            and r["analysis"] == "exploratory"]
+    p = [r["value"] for r in rows if r["statistic"] == "p_value"]
+    assert len(p) == 1 and p[0] >= 0.2
+    n = {r["group"]: r["value"] for r in rows if r["statistic"] == "N"}
+    assert sum(n.values()) == 50  # the BM-MSC subjects evaluable at month 12
+
+
+def test_published_and_tipping_counts_unchanged(coprimary_rows):
+    got = {(r["analysis"], r["statistic"], r["arm"], r["group"]): r["value"]
+           for r in coprimary_rows if r["endpoint"] == "responder_m12"}
+    for arm, (x, n), miss in (("BM-MSC", (37, 50), 8), ("Sham", (34, 49), 7)):
+        assert got[("primary", "n_responders", arm, "")] == x
+        assert got[("primary", "N", arm, "")] == n
+        assert got[("primary", "n_missing", arm, "")] == miss
+    assert round(got[("primary", "p_value", "BM-MSC vs Sham", "")], 4) == 0.7747
+    for g in ("favours_exp", "favours_ctl"):
+        assert got[("tipping_point", "n_significant", "BM-MSC vs Sham", g)] == 0
+
+
+# ------------------------------------------------------------------ plausible trajectories
+
+
+def test_follow_up_values_rarely_at_the_bounds(trial):
+    q = trial.adqs
+    fu = q[(q["AVISITN"] > 0) & q["PARAMCD"].isin(["VAS", "ODI"])]
+    at_bound = ((fu["AVAL"] <= 0) | (fu["AVAL"] >= 100)).sum()
+    assert at_bound <= 0.01 * len(fu)
+    assert q["AVAL"].between(0, 100).all()
+
+
+def test_placebo_response_persists_and_is_correlated(trial):
+    q = trial.adqs.merge(trial.adsl[["USUBJID", "TRT01P"]], on="USUBJID")
+    m = q[q["AVISITN"] > 0].groupby(["PARAMCD", "TRT01P", "AVISITN"])["CHG"].mean()
+    for arm in ("BM-MSC", "Sham"):
+        for v in (3, 6, 12, 24):  # a placebo response of 15-50 % of the baseline mean
+            assert -35 < m[("VAS", arm, v)] < -10
+            assert -20 < m[("ODI", arm, v)] < -6
+    odi = q[q["PARAMCD"] == "ODI"].pivot(index="USUBJID", columns="AVISITN", values="AVAL")
+    assert 0.5 < odi[12].corr(odi[24]) < 0.97
+    assert 0.3 < odi[0].corr(odi[12]) < odi[12].corr(odi[24])
+
+
+# ---------------------------------------------------------------------- seed choice
+
+
+def test_default_seed_follows_the_documented_rule():
+    assert DEFAULT_SEED >= SEED_SEARCH_START
+    assert _build(None, DEFAULT_SEED)[1] <= MAX_CALIBRATED
+    problems = acceptance_problems(generate(seed=SEED_SEARCH_START))  # a rejected seed
+    assert any(p.startswith("secondary") for p in problems)
