@@ -19,7 +19,36 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="output folder (default: the project's)")
     p.add_argument("--no-results", action="store_true",
                    help="skip the `python -m analysis results` pre-step")
+    for cmd, what in (("supplement", "build the journal supplement and its zip"),
+                      ("verify", "rebuild from scratch in a temporary folder, compare hashes")):
+        p = sub.add_parser(cmd, help=what)
+        p.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
+        p.add_argument("--data", default=None, help="data folder (default $RESPINE_DATA)")
+        p.add_argument("--project", default=".", help="folder holding _quarto.yml")
+        p.add_argument("--out", default=None, help="output folder (default: the project's)")
     args = parser.parse_args(argv)
+
+    from analysis.blinding import BlindingError, check
+
+    try:
+        check()  # blinded mode without a key: refuse before doing anything
+    except BlindingError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if args.cmd == "supplement":
+        from publishing.supplement import build
+
+        try:
+            build(args.project, args.data, args.engine, args.out)
+        except Exception as err:  # say it; the previous supplement is left untouched
+            print(f"\nSUPPLEMENT FAILED: {type(err).__name__}: {err}\n"
+                  "The previous supplement was left untouched.", file=sys.stderr)
+            return 1
+        return 0
+    if args.cmd == "verify":
+        from publishing.verify import main as verify_main
+
+        return verify_main(args.project, args.data, args.engine, args.out)
 
     if args.cmd == "render":
         from publishing.kernel import CellError

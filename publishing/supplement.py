@@ -1,0 +1,342 @@
+"""``python -m publishing supplement``: the journal supplement and one deterministic zip of it.
+
+Writes ``<out>/supplement/`` and ``<out>/respine-supplement.zip`` (``-blinded`` in blinded
+mode); ``<out>`` defaults to the project's output folder (``_output``):
+
+- ``respine-supplement.pdf`` / ``.docx``: the supplementary document, the Quarto book in
+  ``supplement/`` rendered by the same engine as the report;
+- ``figures/``: every figure as vector PDF, SVG and 600 dpi LZW TIFF sized for a journal column
+  (:mod:`publishing.figure_export`);
+- ``tables/``: every table as CSV and XLSX, with the data dictionary and the CONSORT 2025
+  checklist (:mod:`publishing.checklist`);
+- ``results/``: the results store as CSV and JSON;
+- ``manifest.json``: SHA-256 of every input data file and output file, Python and package
+  versions (from ``requirements.lock``), git commit and whether the tree was clean, engine;
+- ``README.md`` for the editor.
+
+Everything is built in a temporary folder and published only when complete. Same inputs give
+the same bytes: sorted zip entries, fixed timestamps (``$SOURCE_DATE_EPOCH``, default
+:data:`DEFAULT_EPOCH`), no clock or absolute path in any file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from publishing import provenance as prov
+
+DEFAULT_EPOCH = 1704067200  # 2024-01-01T00:00:00Z, when SOURCE_DATE_EPOCH is not set
+NAME = "respine-supplement"
+TABLE_FAMILIES = ("participants", "coprimary", "secondary", "immune", "safety")
+
+
+def source_date_epoch(env: dict | None = None) -> int:
+    """``$SOURCE_DATE_EPOCH`` as an int (clamped to 1980, the zip format's first year)."""
+    env = os.environ if env is None else env
+    raw = str(env.get("SOURCE_DATE_EPOCH", "")).strip()
+    epoch = int(raw) if raw.isdigit() else DEFAULT_EPOCH
+    return max(epoch, 315532800)
+
+
+def iso_date(epoch: int) -> str:
+    """``YYYY-MM-DD`` (UTC) of ``epoch``."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d")
+
+
+def zip_name(blinded: bool) -> str:
+    return f"{NAME}{'-blinded' if blinded else ''}.zip"
+
+
+# ------------------------------------------------------------------ deterministic files
+
+
+def _zip_time(epoch: int) -> tuple:
+    return time.gmtime(epoch)[:6]
+
+
+def write_zip(folder: Path, dest: Path, epoch: int, prefix: str = "") -> Path:
+    """Zip ``folder`` into ``dest``: entries sorted, fixed times and permissions, deflate 9."""
+    files = sorted((p for p in folder.rglob("*") if p.is_file()),
+                   key=lambda p: p.relative_to(folder).as_posix())
+    with zipfile.ZipFile(dest, "w") as zf:
+        for p in files:
+            info = zipfile.ZipInfo(prefix + p.relative_to(folder).as_posix(), _zip_time(epoch))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o100644 << 16
+            info.create_system = 3
+            zf.writestr(info, p.read_bytes(), compresslevel=9)
+    return dest
+
+
+_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def normalise_office(path: Path, epoch: int) -> Path:
+    """Rewrite an OOXML file (XLSX, DOCX) with fixed entry times and document dates."""
+    stamp = datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with zipfile.ZipFile(path) as zf:
+        entries = [(i.filename, zf.read(i.filename)) for i in zf.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in entries:
+            if name == "docProps/core.xml":
+                data = _CORE_DATES.sub(rb"\g<1>" + stamp.encode() + rb"\g<3>", data)
+            info = zipfile.ZipInfo(name, _zip_time(epoch))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o100644 << 16
+            info.create_system = 3
+            zf.writestr(info, data, compresslevel=9)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def write_table(df, stem: Path, epoch: int) -> list[Path]:
+    """``stem.csv`` and a deterministic ``stem.xlsx`` of a DataFrame."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    csv, xlsx = stem.with_suffix(".csv"), stem.with_suffix(".xlsx")
+    df.to_csv(csv, index=False, lineterminator="\n")
+    fixed = datetime.fromtimestamp(epoch, tz=UTC).replace(tzinfo=None)
+    with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
+        df.to_excel(writer, index=False, sheet_name=stem.name[:31])
+        writer.book.properties.created = fixed
+        writer.book.properties.modified = fixed
+        writer.book.properties.creator = "RESPINE supplement"
+    normalise_office(xlsx, epoch)
+    return [csv, xlsx]
+
+
+# ------------------------------------------------------------------ provenance
+
+
+def git_state(project: Path) -> dict:
+    """``{"commit": sha or None, "clean": bool or None}`` of the project's git tree."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=project,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return {"commit": sha, "clean": not dirty}
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "clean": None}
+
+
+def package_table() -> list[dict]:
+    """Every package pinned in ``requirements.lock``: locked and installed versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    rows = []
+    for name, locked in sorted(prov.locked_versions().items(), key=lambda kv: kv[0].lower()):
+        try:
+            inst = version(name)
+        except PackageNotFoundError:
+            inst = None
+        rows.append({"package": name, "locked": locked, "installed": inst})
+    return rows
+
+
+def manifest(stage: Path, data: Path, project: Path, engine: str, epoch: int,
+             blinded: bool) -> dict:
+    """The provenance manifest of the files in ``stage`` (every file but the manifest)."""
+    info = prov.dataset_info(data)
+    packages = package_table()
+    outputs = [{"file": p.relative_to(stage).as_posix(), "bytes": p.stat().st_size,
+                "sha256": prov.sha256(p)}
+               for p in sorted(stage.rglob("*"), key=lambda p: p.relative_to(stage).as_posix())
+               if p.is_file() and p.name != "manifest.json"]
+    return {
+        "manifest_version": 1,
+        "title": "RESPINE randomised trial: supplementary material",
+        "date": iso_date(epoch),
+        "source_date_epoch": epoch,
+        "blinded": blinded,
+        "data": {
+            "folder": prov.display_path(data),
+            "name": info.get("name") or data.name,
+            "synthetic": bool(info.get("synthetic", False)),
+            "folder_sha256": prov.folder_digest(data),
+            "files": [{"file": r.File, "bytes": int(r.Bytes), "sha256": r._3}
+                      for r in prov.data_files(data).itertuples()],
+        },
+        "software": {
+            "python": prov.python_version(),
+            "engine": engine,
+            "installed_matches_lock": all(p["installed"] == p["locked"] for p in packages),
+            "packages": packages,
+        },
+        "code": git_state(project),
+        "outputs": outputs,
+    }
+
+
+README = """\
+# RESPINE randomised trial: supplementary material{blind}
+
+Supplement to the RESPINE trial report (allogeneic bone-marrow mesenchymal stromal cells versus
+sham intradiscal injection for chronic low back pain), built {date} by
+`make supplement` from the data folder `{data}`.
+{notice}
+## Contents
+
+- `{name}.pdf`, `{name}.docx`: the supplementary document (outcomes at every visit, every
+  sensitivity analysis, mixed-model details, complete adverse-event tables and SAE listing,
+  data dictionary, CONSORT 2025 checklist);
+- `figures/`: {n_fig} figures, each as vector PDF and SVG and as TIFF (600 dpi, LZW)
+  {cols}; fonts embedded;
+- `tables/`: {n_tab} tables, each as CSV and XLSX, including the data dictionary and the
+  CONSORT 2025 checklist;
+- `results/`: the results store ({n_stats} statistics, one row each) as CSV and JSON;
+- `manifest.json`: SHA-256 of every input data file and every file here; Python, package and
+  engine versions; git commit.
+
+Every number in the report and in this supplement is read from the results store. To check a
+file, compare its SHA-256 with `manifest.json`; `make verify` rebuilds everything from the data
+in a temporary folder and compares the checksums.
+"""
+
+
+def readme(stage: Path, data: Path, epoch: int, blinded: bool, synthetic: bool,
+           n_stats: int, columns: dict[str, str]) -> str:
+    figs = {p.stem for p in (stage / "figures").glob("*.tiff")}
+    tabs = {p.stem for p in (stage / "tables").glob("*.csv")}
+    kinds = sorted(set(columns.values()))
+    cols = " / ".join(f"{k} column ({'85' if k == 'single' else '175'} mm)" for k in kinds)
+    notice = ""
+    if synthetic:
+        notice += ("\n**SYNTHETIC DATA**: generated data calibrated to the published results; "
+                   "no number here describes real patients.\n")
+    if blinded:
+        notice += ("\n**BLINDED**: the arms are masked as Group A and Group B; the key is not "
+                   "part of this supplement.\n")
+    return README.format(blind=" (BLINDED)" if blinded else "", date=iso_date(epoch),
+                         data=prov.display_path(data), notice=notice, name=NAME,
+                         n_fig=len(figs), n_tab=len(tabs), cols=f"sized for a {cols}",
+                         n_stats=n_stats)
+
+
+# ------------------------------------------------------------------ build
+
+
+def _analysis_outputs(trial, stage: Path, epoch: int, project: Path, blinded: bool,
+                      progress) -> tuple[int, dict[str, str]]:
+    """Results store, tables and figures of every family into ``stage``."""
+    import importlib
+
+    import matplotlib.pyplot as plt
+
+    from analysis.pipeline import compute_results
+    from publishing import checklist, figure_export
+
+    store = compute_results(trial)
+    (stage / "results").mkdir(parents=True)
+    store.to_csv(stage / "results" / "results.csv")
+    store.to_json(stage / "results" / "results.json")
+    columns = {}
+    for family in TABLE_FAMILIES:
+        try:
+            mod = importlib.import_module(f"analysis.{family}")
+        except ModuleNotFoundError:
+            continue
+        for name, df in (getattr(mod, "tables", lambda t, s: {})(trial, store)).items():
+            write_table(df, stage / "tables" / name, epoch)
+        figs = getattr(mod, "figures", lambda t, s: {})(trial, store)
+        for name, fig in figs.items():
+            columns[name] = figure_export.column(fig)
+            figure_export.export(fig, stage / "figures" / name)
+            plt.close(fig)
+    progress(f"  {len(store)} statistics, {len(list((stage / 'tables').glob('*.csv')))} tables,"
+             f" {len(columns)} figures")
+    import sys
+
+    sys.path.insert(0, str(project / "supplement"))
+    try:
+        import supptables
+    finally:
+        sys.path.pop(0)
+    from analysis.data import dictionary_table
+
+    write_table(supptables.masked_text(dictionary_table()), stage / "tables" / "data_dictionary",
+                epoch)
+    write_table(supptables.notes(), stage / "tables" / "dataset_notes", epoch)
+    cl = checklist.checklist(project)
+    write_table(cl, stage / "tables" / "consort2025_checklist", epoch)
+    missing = checklist.unaddressed(cl)
+    progress(f"  CONSORT 2025: {len(cl) - len(missing)}/{len(cl)} items addressed"
+             + (f"; not addressed: {', '.join(missing)}" if missing else ""))
+    return len(store), columns
+
+
+def build(project: Path | str = ".", data: Path | str | None = None, engine: str = "auto",
+          out: Path | str | None = None, progress=print) -> Path:
+    """Build the supplement of ``project`` from ``data``; publish into ``out`` (default: the
+    project's output folder). Returns the zip's path; raises on failure."""
+    from analysis import blinding
+    from publishing import book as bookmod
+    from publishing import render as rendermod
+
+    t0 = time.perf_counter()
+    project = Path(project).resolve()
+    data = Path(data or os.environ.get("RESPINE_DATA") or project / "data" / "synthetic")
+    data = (data if data.is_absolute() else Path.cwd() / data).resolve()
+    final = Path(out).resolve() if out else project / bookmod.load(project).output_dir
+    blinded = blinding.is_blinded()
+    blinding.check()  # refuse now, with the clear message, if blinded without a key
+    epoch = source_date_epoch()
+    name, _exe, versions = rendermod.choose_engine(engine)
+    label = rendermod.describe(name, versions)
+    progress(f"Supplement: data {data}, engine {label}"
+             + (", BLINDED" if blinded else "") + f", date {iso_date(epoch)}")
+
+    keys = ("RESPINE_DATA", "RESPINE_RESULTS", "RESPINE_PROJECT", "SOURCE_DATE_EPOCH")
+    saved = {k: os.environ.get(k) for k in keys}
+    with tempfile.TemporaryDirectory(prefix="supplement-") as tmp:
+        tmp = Path(tmp)
+        stage = tmp / "supplement"
+        stage.mkdir()
+        try:
+            progress("Computing results, tables and figures")
+            trial = blinding.load(data)
+            n_stats, columns = _analysis_outputs(trial, stage, epoch, project, blinded,
+                                                 progress)
+            os.environ.update({"RESPINE_DATA": str(data), "RESPINE_PROJECT": str(project),
+                               "RESPINE_RESULTS": str(stage / "results" / "results.csv"),
+                               "SOURCE_DATE_EPOCH": str(epoch)})
+            progress("Rendering the supplementary document")
+            files = rendermod.render(project / "supplement", data, engine, tmp / "doc",
+                                     results=False, progress=lambda m: progress("  " + m))
+            for f in files:
+                if f.suffix in (".pdf", ".docx"):
+                    shutil.copyfile(f, stage / f"{NAME}{f.suffix}")
+                    if f.suffix == ".docx":
+                        normalise_office(stage / f"{NAME}.docx", epoch)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        (stage / "README.md").write_text(
+            readme(stage, data, epoch, blinded, bool(trial.synthetic), n_stats, columns),
+            encoding="utf-8")
+        text = json.dumps(manifest(stage, data, project, label, epoch, blinded), indent=1)
+        (stage / "manifest.json").write_text(text + "\n", encoding="utf-8")
+        zpath = write_zip(stage, tmp / zip_name(blinded), epoch, prefix=f"{NAME}/")
+        final.mkdir(parents=True, exist_ok=True)
+        rendermod.publish(stage, final / "supplement")
+        target = final / zip_name(blinded)
+        target.unlink(missing_ok=True)
+        shutil.move(str(zpath), target)
+    progress(f"Supplement published to {final / 'supplement'} and {target} "
+             f"in {time.perf_counter() - t0:.1f} s")
+    return target
