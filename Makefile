@@ -46,12 +46,15 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-## bench: time the analysis on a large synthetic trial and a full render
+## bench: time the analysis on a large synthetic trial, then a full render of the book
 bench: $(STAMP)
 	$(BIN)/python -m analysis bench
+	@echo "full render of the book ($(DATA)), from a warm .venv:"
+	@tmp=$$(mktemp -d); time $(BIN)/python -m publishing render --engine $(ENGINE) \
+	  --data "$(DATA)" --out "$$tmp/out" >/dev/null; rm -rf "$$tmp"
 
-## supplement: build the journal supplement and its zip under _output/supplement/
-supplement: $(STAMP)
+## supplement: render the report, then the journal supplement and its zip (_output/supplement/)
+supplement: report
 	$(BIN)/python -m publishing supplement --engine $(ENGINE) --data "$(DATA)"
 
 ## verify: rebuild from scratch in a temporary folder and compare output hashes

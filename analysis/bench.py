@@ -25,7 +25,7 @@ def _timed(label: str, fn, timings: list) -> object:
 def run(n: int = N_BENCH, seed: int = SEED, folder: str | Path | None = None) -> list:
     """Generate, write, load+validate and compute the results store; returns (step, seconds)."""
     from analysis.data import load_trial
-    from analysis.pipeline import compute_results
+    from analysis.pipeline import _modules, compute_results
     from analysis.synthetic import generate, write
 
     timings: list[tuple[str, float]] = []
@@ -35,6 +35,9 @@ def run(n: int = N_BENCH, seed: int = SEED, folder: str | Path | None = None) ->
                         timings)
         _timed("write CSV", lambda: write(tables, out, seed=seed), timings)
         trial = _timed("load + validate", lambda: load_trial(out), timings)
+        for mod in _modules():
+            name = mod.__name__.rsplit(".", 1)[-1]
+            _timed(f"  family {name}", lambda m=mod: m.compute(trial), timings)
         store = _timed("compute_results (all families)", lambda: compute_results(trial),
                        timings)
         timings.append((f"  -> {len(store):,} statistics; adqs {len(trial.adqs):,} rows", None))

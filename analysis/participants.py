@@ -133,3 +133,19 @@ def show_baseline_table(rep):
     from analysis.display import show_markdown
 
     return show_markdown(baseline_markdown(rep))
+
+
+def recruitment_sentence(trial) -> str:
+    """Recruitment and follow-up periods from the data (CONSORT item 23a).
+
+    ``"Patients were randomised between April 2018 and December 2022; the last follow-up
+    assessment took place in December 2024."``
+    """
+    rand = pd.to_datetime(trial.adsl["RANDDT"], errors="coerce").dropna()
+    visits = pd.to_datetime(trial.adqs["ADT"], errors="coerce").dropna()
+    if rand.empty:
+        return ""
+    text = (f"Patients were randomised between {rand.min():%B %Y} and {rand.max():%B %Y}")
+    if not visits.empty:
+        text += f"; the last follow-up assessment took place in {visits.max():%B %Y}"
+    return text + "."

@@ -143,3 +143,19 @@ def test_markdown_widths_follow_content(trial, store):
     dashes = [len(c.strip(":")) for c in sep.strip("|").split("|")]
     assert len(dashes) == 5
     assert dashes[0] == max(dashes) and dashes[-1] == min(dashes) == 6
+
+
+def test_recruitment_sentence_reads_the_dates():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from analysis.participants import recruitment_sentence
+
+    trial = SimpleNamespace(
+        adsl=pd.DataFrame({"RANDDT": ["2018-04-03", "2022-12-20", "2020-01-01"]}),
+        adqs=pd.DataFrame({"ADT": ["2018-04-03", "2024-11-30"]}),
+    )
+    assert recruitment_sentence(trial) == (
+        "Patients were randomised between April 2018 and December 2022; the last follow-up "
+        "assessment took place in November 2024.")
