@@ -83,8 +83,7 @@ def test_manifest_hashes_every_output(tmp_path):
     json.dumps(m)  # serialisable
 
 
-@pytest.mark.skipif(os.environ.get("RESPINE_SLOW_TESTS") != "1",
-                    reason="two full supplement builds (~1 min): set RESPINE_SLOW_TESTS=1")
+@pytest.mark.slow  # two full supplement builds (about a minute); runs in `make test`
 def test_two_builds_give_the_same_zip(tmp_path):
     env = {"RESPINE_BLINDED": "0", "SOURCE_DATE_EPOCH": "1700000000"}
     old = {k: os.environ.get(k) for k in env}
