@@ -10,7 +10,7 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> str:
     """A pandoc pipe table of ``df`` (index dropped; cells as text).
 
     ``align`` is one letter per column (``l``, ``r``, ``c``); default: first column left,
-    others right.
+    columns of numbers right, text columns left.
 
     Examples
     --------
@@ -20,7 +20,8 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> str:
     | A | 3 |
     """
     cols = [str(c) for c in df.columns]
-    align = align or ("l" + "r" * (len(cols) - 1))
+    align = align or "".join(
+        "l" if i == 0 or not _numeric(df.iloc[:, i]) else "r" for i in range(len(cols)))
     rules = [_rule(a, w) for a, w in zip(align, column_widths(df), strict=True)]
     lines = ["| " + " | ".join(_cell(c) for c in cols) + " |", "|" + "|".join(rules) + "|"]
     for row in df.itertuples(index=False):
@@ -28,13 +29,22 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def column_widths(df: pd.DataFrame, first_max: int = 30, min_width: int = 6) -> list[int]:
+def _numeric(col: pd.Series) -> bool:
+    """True when every non-empty cell starts like a number (``12``, ``−3.1 (...)``, ``<0.001``)."""
+    cells = [_cell(v) for v in col]
+    cells = [c for c in cells if c not in ("", "–", "-")]
+    return bool(cells) and all(c[0].isdigit() or c[0] in "−-+<>.(" for c in cells)
+
+
+def column_widths(df: pd.DataFrame, first_max: int = 30, min_width: int = 6,
+                  max_width: int = 40) -> list[int]:
     """Relative column widths for a pipe table's separator line, following the content.
 
     Pandoc reads relative widths from the dashes of the separator when a table line is long.
     A column gets room for its longest body cell and its header's longest word (headers wrap,
     numbers should not), plus two characters of padding; the first (label) column is capped
-    so long labels wrap instead of starving the numbers.
+    at ``first_max`` and the others at ``max_width``, so long text wraps instead of starving
+    the other columns.
 
     >>> column_widths(pd.DataFrame({"Characteristic": ["Age (years)"], "Arm A mean": ["41.2"]}))
     [16, 6]
@@ -44,7 +54,7 @@ def column_widths(df: pd.DataFrame, first_max: int = 30, min_width: int = 6) -> 
         body = max([0] + [len(_cell(v)) for v in df[c]])
         word = max([0] + [len(w) for w in _cell(c).split()])
         w = max(body, word) + 2
-        widths.append(min(w, first_max) if i == 0 else max(w, min_width))
+        widths.append(min(w, first_max) if i == 0 else min(max(w, min_width), max_width))
     return widths
 
 

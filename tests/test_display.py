@@ -37,3 +37,15 @@ def test_show_figure_displays_png_and_svg_and_closes(monkeypatch):
     assert not plt.fignum_exists(fig.number)
     assert set(shown[0]) == {"image/png", "image/svg+xml", "text/plain"}
     assert shown[0]["image/svg+xml"].lstrip().startswith("<?xml")
+
+
+def test_text_columns_are_left_aligned_and_numbers_right():
+    df = pd.DataFrame({"Term": ["Back pain"], "Outcome": ["Recovered"], "n (%)": ["3 (5%)"],
+                       "p": ["<0.001"]})
+    assert markdown_table(df).split("\n")[1].split("|")[1:-1] == [
+        ":-----------", ":-----------", "--------:", "--------:"]
+
+
+def test_long_text_columns_are_capped():
+    df = pd.DataFrame({"Column": ["AGE"], "Values": ["x " * 100]})
+    assert column_widths(df) == [8, 40]
