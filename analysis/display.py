@@ -3,6 +3,8 @@ HTML, PDF (Typst) and DOCX alike, under Quarto and the built-in engine."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 
@@ -16,7 +18,7 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> str:
     --------
     >>> print(markdown_table(pd.DataFrame({"Arm": ["A"], "n": [3]})))
     | Arm | n |
-    |:-----|------:|
+    |:------|------:|
     | A | 3 |
     """
     cols = [str(c) for c in df.columns]
@@ -47,15 +49,20 @@ def column_widths(df: pd.DataFrame, first_max: int = 30, min_width: int = 6,
     the other columns.
 
     >>> column_widths(pd.DataFrame({"Characteristic": ["Age (years)"], "Arm A mean": ["41.2"]}))
-    [16, 6]
+    [17, 6]
     """
     widths = []
     for i, c in enumerate(df.columns):
-        body = max([0] + [len(_cell(v)) for v in df[c]])
-        word = max([0] + [len(w) for w in _cell(c).split()])
+        body = max([0] + [_text_width(_cell(v)) for v in df[c]])
+        word = max([0] + [_text_width(w) for w in _cell(c).split()])
         w = max(body, word) + 2
         widths.append(min(w, first_max) if i == 0 else min(max(w, min_width), max_width))
     return widths
+
+
+def _text_width(text: str) -> int:
+    """Approximate printed width in average characters (capitals count 1.3)."""
+    return math.ceil(sum(1.3 if ch.isupper() else 1.0 for ch in text))
 
 
 def _rule(align: str, width: int) -> str:

@@ -8,7 +8,7 @@ def test_markdown_table_header_rule_and_rows():
     df = pd.DataFrame({"Arm": ["BM-MSC", "Sham"], "n": [58, 56]})
     lines = markdown_table(df).split("\n")
     assert lines[0] == "| Arm | n |"
-    assert lines[1] == "|:--------|------:|"  # "BM-MSC" + 2, and the minimum 6 for n
+    assert lines[1] == "|:----------|------:|"  # "BM-MSC" (capitals 1.3) + 2; minimum 6 for n
     assert lines[2:] == ["| BM-MSC | 58 |", "| Sham | 56 |"]
 
 
@@ -21,12 +21,12 @@ def test_markdown_table_escapes_pipes_and_blanks_missing():
 
 def test_column_widths_cap_the_label_column():
     df = pd.DataFrame({"Characteristic": ["x" * 80], "Value": ["12.3 (4.5)"]})
-    assert column_widths(df) == [30, 12]
+    assert column_widths(df) == [30, 12]  # 10 characters + 2
 
 
 def test_column_widths_use_the_longest_header_word_not_the_whole_header():
     df = pd.DataFrame({"BM-MSC LS mean (SE)": ["−14.9 (2.6)"], "p": ["0.019"]})
-    assert column_widths(df) == [13, 7]
+    assert column_widths(df) == [13, 7]  # "−14.9 (2.6)": 11 + 2; the header wraps
 
 
 def test_show_figure_displays_png_and_svg_and_closes(monkeypatch):
@@ -43,9 +43,9 @@ def test_text_columns_are_left_aligned_and_numbers_right():
     df = pd.DataFrame({"Term": ["Back pain"], "Outcome": ["Recovered"], "n (%)": ["3 (5%)"],
                        "p": ["<0.001"]})
     assert markdown_table(df).split("\n")[1].split("|")[1:-1] == [
-        ":-----------", ":-----------", "--------:", "--------:"]
+        ":------------", ":------------", "--------:", "--------:"]
 
 
 def test_long_text_columns_are_capped():
     df = pd.DataFrame({"Column": ["AGE"], "Values": ["x " * 100]})
-    assert column_widths(df) == [8, 40]
+    assert column_widths(df) == [9, 40]  # "Column": 5 + 1.3 rounded up, + 2
