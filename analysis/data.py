@@ -101,6 +101,17 @@ def param_label(dataset: str, paramcd: str, unit: bool = True) -> str:
     return f"{spec['label']} ({spec['unit']})" if unit and spec.get("unit") else spec["label"]
 
 
+def _range_text(lo, hi) -> str:
+    """``'0 to 100'``, ``'≥ 1'`` or ``'≤ 5'`` for a dictionary range.
+
+    >>> _range_text(1, None), _range_text(None, 5), _range_text(0, 100)
+    ('≥ 1', '≤ 5', '0 to 100')
+    """
+    if lo is not None and hi is not None:
+        return f"{lo} to {hi}"
+    return f"≥ {lo}" if lo is not None else f"≤ {hi}"
+
+
 def dictionary_table(dataset: str | None = None) -> pd.DataFrame:
     """The data dictionary as a table (for the supplement): one row per column.
 
@@ -116,7 +127,7 @@ def dictionary_table(dataset: str | None = None) -> pd.DataFrame:
             if allowed is not None:
                 values = ", ".join(str(a) for a in allowed if a != "")
             elif cs.get("min") is not None or cs.get("max") is not None:
-                values = f"{cs.get('min', '')} to {cs.get('max', '')}".strip()
+                values = _range_text(cs.get("min"), cs.get("max"))
             else:
                 values = ""
             rows.append({"Dataset": ds, "Column": col, "Type": cs["type"],
