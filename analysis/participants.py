@@ -74,10 +74,19 @@ def show_consort(rep) -> None:
     show_figure(consort_figure(rep), alt="CONSORT diagram")
 
 
+PROPER_NOUNS = {"Pfirrmann", "Schizas", "Modic", "Oswestry"}
+
+
 def _lower_first(text: str) -> str:
-    """Lower-case the first letter unless the first word is an acronym (``'SF-36 ...'``)."""
+    """Lower-case the first letter unless the first word is an acronym or a proper noun.
+
+    >>> _lower_first("Facet syndrome"), _lower_first("SF-36 score"), _lower_first("Pfirrmann 3")
+    ('facet syndrome', 'SF-36 score', 'Pfirrmann 3')
+    """
     word = text.split(" ")[0]
-    return text if sum(c.isupper() for c in word) > 1 else text[:1].lower() + text[1:]
+    if sum(c.isupper() for c in word) > 1 or word in PROPER_NOUNS:
+        return text
+    return text[:1].lower() + text[1:]
 
 
 def _series(items: list[str]) -> str:
