@@ -130,7 +130,8 @@ def test_prose_helpers(trial, store):
     top = reasons.value_counts().sort_index().sort_values(ascending=False, kind="mergesort")
     sentence = participants.exclusion_sentence(store)
     first = top.index[0]
-    assert f"{first[0].lower()}{first[1:]} (n = {top.iloc[0]})" in sentence
+    assert f"{participants._lower_first(first)} (n = {top.iloc[0]})" in sentence
+    assert f"{first} (n = {top.iloc[0]})".lower() in sentence.lower()
     smd = store.select(statistic="smd")
     smd = smd[smd["endpoint"].str.startswith("baseline:")]
     assert f"was {smd['value'].max():.2f} (" in participants.smd_sentence(trial, store)
