@@ -10,18 +10,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from analysis.immune import ANY, POP, class_labels, classes, safety_population
+from analysis.style import arm_colours
 
 #: Arm colours in trial.arms order (colour-blind safe Okabe-Ito).
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
 #: MFI values below this floor are drawn at the floor on the log axis.
 MFI_FLOOR = 10.0
 
 
 
 
-def arm_colours(arms) -> dict[str, str]:
-    """``{arm: colour}`` in arm order."""
-    return {a: PALETTE[i % len(PALETTE)] for i, a in enumerate(arms)}
 
 
 def denovo_figure(trial, store, *, width: float = 7.0, height: float = 2.8):

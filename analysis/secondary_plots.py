@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from analysis.secondary import ENDPOINTS, LABELS, TTE
+from analysis.style import arm_colour
 
-COLORS = ["#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad"]
 MARKERS = ["o", "s", "^", "D"]
 
 
@@ -46,7 +46,7 @@ def mean_change_figure(store, arms, endpoints=None):
             y = [0.0, *da["value"].tolist()]
             lo = np.r_[0.0, da["lower"].to_numpy()]
             hi = np.r_[0.0, da["upper"].to_numpy()]
-            ax.errorbar(x, y, yerr=[np.array(y) - lo, hi - np.array(y)], color=COLORS[k % 4],
+            ax.errorbar(x, y, yerr=[np.array(y) - lo, hi - np.array(y)], color=arm_colour(k),
                         marker=MARKERS[k % 4], ms=4, lw=1.2, capsize=2, label=a)
         ax.axhline(0, color="grey", lw=0.6, ls=":")
         ax.set_xticks(range(len(visits)), [str(v) for v in visits])
@@ -78,7 +78,7 @@ def mmrm_forest_figure(store, arms, control, endpoints=None):
             est = np.array([dc.loc[str(v), "value"] for v in visits])
             lo = np.array([dc.loc[str(v), "lower"] for v in visits])
             hi = np.array([dc.loc[str(v), "upper"] for v in visits])
-            ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="s", color=COLORS[k % 4],
+            ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="s", color=arm_colour(k),
                         ms=4, capsize=2, lw=1.2, label=lab)
         ax.axvline(0, color="grey", lw=0.8, ls="--")
         ax.set_yticks(np.arange(len(visits))[::-1], [f"M{v}" for v in visits])
@@ -109,8 +109,8 @@ def km_figure(store, arms):
         y = np.r_[da["value"].to_numpy(), da["value"].iloc[-1]]
         lo = np.r_[da["lower"].to_numpy(), da["lower"].iloc[-1]]
         hi = np.r_[da["upper"].to_numpy(), da["upper"].iloc[-1]]
-        ax.step(t, y, where="post", color=COLORS[k % 4], lw=1.6, label=a)
-        ax.fill_between(t, lo, hi, step="post", color=COLORS[k % 4], alpha=0.12, lw=0)
+        ax.step(t, y, where="post", color=arm_colour(k), lw=1.6, label=a)
+        ax.fill_between(t, lo, hi, step="post", color=arm_colour(k), alpha=0.12, lw=0)
     ax.set_xlim(-0.5, times[-1] + 0.5)
     ax.set_ylim(0, 100)
     ax.set_xticks(times)
@@ -124,7 +124,7 @@ def km_figure(store, arms):
     tab.set_title("Number at risk", fontsize=8, loc="left")
     for k, a in enumerate(arms):
         yk = len(arms) - 1 - k
-        tab.text(-0.5, yk, f"{a} ", ha="right", va="center", fontsize=8, color=COLORS[k % 4])
+        tab.text(-0.5, yk, f"{a} ", ha="right", va="center", fontsize=8, color=arm_colour(k))
         rk = risk[risk["arm"] == a]
         for r in rk.itertuples():
             if int(r.visit) == 0:  # everyone is at risk at 0; the first visit shows the same
