@@ -380,8 +380,8 @@ def mmrm_sentence(store, arms, control, alpha: float = 0.05) -> str:
              for r in hits.itertuples()]
     n = len(d)
     if not where:
-        return (f"None of the {n} per-visit MMRM comparisons had p < {alpha:g}: the arms did "
-                "not differ on any secondary outcome at any visit.")
+        return (f"None of the {n} per-visit MMRM comparisons had p < {alpha:g}: no difference "
+                "between the arms was detected on any of these outcomes at any visit.")
     what = "comparison" if len(where) == 1 else "comparisons"
     return (f"{len(where)} of the {n} per-visit MMRM comparisons had p < {alpha:g} "
             f"({_and(where)}); with {n} unadjusted comparisons about {n * alpha:.0f} such "
