@@ -153,7 +153,7 @@ def summary_table(trial, store) -> pd.DataFrame:
                 continue
             sel = store.select(endpoint, arm=f"{arm} vs {trial.control_arm}",
                                statistic="risk_difference", population=POP)
-            key = "RD, % (95% CI)" if len(arms) == 2 else f"RD {arm}, % (95% CI)"
+            key = "RD, points (95% CI)" if len(arms) == 2 else f"RD {arm}, points (95% CI)"
             row[key] = (f"{fmt_num(sel['value'].iloc[0])} ({fmt_num(sel['lower'].iloc[0])} to "
                         f"{fmt_num(sel['upper'].iloc[0])})") if len(sel) else "–"
         rows.append(row)
