@@ -586,11 +586,11 @@ def estimand_table(arms, control) -> pd.DataFrame:
             "Risk difference (also RR, OR)",
         ],
         "MRI T2 at month 12": [
-            "Same; patients with baseline and month-12 MRI",
+            "Same (all randomised)",
             f"Same: {treat}",
             "T2 relaxation time of the treated disc (ms)",
             "Same: treatment policy",
-            "Complete cases",
+            "Complete cases: patients with baseline and month-12 MRI",
             "Difference in means adjusted for baseline T2 and country",
         ],
     })

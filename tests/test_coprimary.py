@@ -282,3 +282,10 @@ def test_published_counts_on_default_data():
     assert round(s.value("responder_m12", "percent", arm=ctl)) == 69
     assert s.value("responder_m12", "N", analysis="nri", arm=exp) == 58
     assert s.value("responder_m12", "N", analysis="nri", arm=ctl) == 56
+
+
+def test_estimand_population_is_the_randomised_not_the_analysed_subset():
+    t = coprimary.estimand_table(("Cells", "Placebo"), "Placebo").set_index("Attribute")
+    t2 = t["MRI T2 at month 12"]
+    assert "all randomised" in t2["Population"] and "MRI" not in t2["Population"]
+    assert t2["Missing month-12 data"].startswith("Complete cases")
