@@ -58,6 +58,8 @@ DECISION = "coprimary_decision"
 VISIT = 12
 ALPHA = 0.05
 N_IMPUTATIONS = 50
+MI_ITERATIONS = 10  # Gibbs iterations per chain
+MI_DONORS = 5  # predictive-mean-matching donor pool
 MI_SEED = 20180401
 TIPPING_RATES = tuple(round(0.1 * i, 1) for i in range(11))
 EARLIER_VISITS = (0, 1, 3, 6)
@@ -250,7 +252,8 @@ def multiple_imputation(trial, m: int = N_IMPUTATIONS, seed: int = MI_SEED) -> l
     for i, a in enumerate(trial.arms):
         g = w[w["ARM"] == a].drop(columns="ARM")
         g = g.loc[:, g.notna().sum() >= 2]  # a visit never observed in an arm is not used
-        imps = mice_pmm(g, n_imputations=m, seed=seed + i)
+        imps = mice_pmm(g, n_imputations=m, n_iter=MI_ITERATIONS, seed=seed + i,
+                        donors=MI_DONORS)
         per_arm[a] = [responder(x["VAS_0"], x[f"VAS_{VISIT}"], x["ODI_0"], x[f"ODI_{VISIT}"])
                       for x in imps]
     rows = []
