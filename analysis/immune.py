@@ -400,15 +400,22 @@ def sensitisation_sentence(trial, store, group: str = ANY) -> str:
         return "No patient could be assessed for de novo sensitisation."
     text = "De novo antibodies appeared in " + _join(parts)
     ps = []
-    for arm in arms:
-        if arm == trial.control_arm:
+    exp = [a for a in arms if a != trial.control_arm]
+    for arm in exp:
+        contrast = f"{arm} vs {trial.control_arm}"
+        sel = store.select("sensitisation", arm=contrast, group=group, statistic="p_value")
+        rd = store.select("sensitisation", arm=contrast, group=group,
+                          statistic="risk_difference")
+        if not len(sel):
             continue
-        sel = store.select("sensitisation", arm=f"{arm} vs {trial.control_arm}", group=group,
-                           statistic="p_value")
-        if len(sel):
-            p = fmt_p(float(sel["value"].iloc[0]))
-            ps.append(_p_text(p))
-    tail = f" (Fisher's exact test, {'; '.join(ps)})" if ps else ""
+        who = f"{contrast}: " if len(exp) > 1 else ""
+        eff = ""
+        if len(rd):
+            r = rd.iloc[0]
+            eff = (f"difference {fmt_num(r['value'], 0)} percentage points, 95% CI "
+                   f"{fmt_num(r['lower'], 0)} to {fmt_num(r['upper'], 0)}; ")
+        ps.append(f"{who}{eff}Fisher's exact test, {_p_text(fmt_p(float(sel['value'].iloc[0])))}")
+    tail = f" ({'; '.join(ps)})" if ps else ""
     return text + tail + "."
 
 

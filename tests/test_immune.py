@@ -17,6 +17,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from analysis import immune
+from analysis.formatting import fmt_num
 from analysis.results import ResultsStore
 
 matplotlib.use("Agg")
@@ -194,6 +195,14 @@ def test_tables_and_sentence(store):
     s = immune.sensitisation_sentence(trial, store)
     assert s.startswith("De novo antibodies appeared in 3 of 4 patients (75%) in the Cells arm")
     assert "p = 1.00" in s
+    # effect size with its CI (CONSORT): any class 3/4 vs 2/2, Newcombe hybrid score limits
+    (l1, u1), (l2, u2) = (proportion_confint(3, 4, method="wilson"),
+                          proportion_confint(2, 2, method="wilson"))
+    lo = -0.25 - np.sqrt((0.75 - l1) ** 2 + (u2 - 1.0) ** 2)
+    hi = -0.25 + np.sqrt((u1 - 0.75) ** 2 + (1.0 - l2) ** 2)
+    assert "2 of 2 patients (100%) in the Placebo arm" in s
+    assert (f"difference \u221225 percentage points, 95% CI {fmt_num(100 * lo, 0)} to "
+            f"{fmt_num(100 * hi, 0)}; Fisher's exact test, p = 1.00") in s
 
 
 def test_three_arms_contrasts_against_control():
