@@ -3,7 +3,11 @@
 The kernel starts in the chapter's folder, as under Quarto. Before the chapter's cells a hidden
 setup cell configures matplotlib (PNG and SVG figures, default size 7 x 5 in) and warnings;
 ``fig-width``/``fig-height`` wrap their cell in hidden cells that set and restore the figure
-size. Inline expressions are evaluated after the last cell, in the same kernel.
+size. Inline expressions are evaluated after the last cell, in the same kernel, and their
+values are inserted as Quarto's Jupyter engine does (:func:`inline_markdown`): a value with a
+``text/markdown`` representation (``IPython.display.Markdown``) as markdown, anything else as
+its ``text/plain`` repr, a quoted string being unquoted and markdown-escaped, so a plain ``str``
+is literal text under both engines.
 """
 
 from __future__ import annotations
@@ -65,11 +69,9 @@ def _pub_flush():
 INLINE_EVAL = """\
 import json as _json, traceback as _tb
 def _pub_fmt(v):
-    if isinstance(v, str):
-        return v
-    if hasattr(v, "_repr_markdown_") and v._repr_markdown_() is not None:
-        return v._repr_markdown_()
-    return repr(v)
+    # the MIME bundle Jupyter returns for a user expression (what Quarto receives)
+    data, _ = get_ipython().display_formatter.format(v)
+    return {{k: data[k] for k in ("text/markdown", "text/plain") if k in data}}
 _pub_out = []
 for _e in {exprs!r}:
     try:
@@ -78,6 +80,22 @@ for _e in {exprs!r}:
         _pub_out.append({{"error": _tb.format_exc()}})
 print({mark!r} + _json.dumps(_pub_out))
 """
+MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()>#+,\-.!])")  # JS class [+-.] spans "+,-."
+
+
+def inline_markdown(data: dict) -> str:
+    """The markdown Quarto inserts for an inline expression's MIME bundle ``data``.
+
+    As quarto-cli's ``resolveUserExpressions`` (src/core/jupyter/jupyter-inline.ts):
+    ``text/markdown`` verbatim; ``text/plain`` verbatim unless it is a quoted repr (a string),
+    which is unquoted and escaped (backslashes doubled, then markdown punctuation escaped).
+    """
+    if "text/markdown" in data:
+        return data["text/markdown"]
+    s = data.get("text/plain", "")
+    if len(s) >= 2 and s[0] == s[-1] and s[0] in "'\"":
+        return MD_SPECIAL.sub(r"\\\1", s[1:-1].replace("\\", "\\\\"))
+    return s
 
 
 class CellError(RuntimeError):
@@ -165,5 +183,5 @@ def execute(doc: Document, defaults: dict, *, kernel: str = "python3", timeout: 
     for expr, v in zip(exprs, values, strict=True):
         if "error" in v:
             raise CellError(name, f"inline `{{python}} {expr}`", ANSI.sub("", v["error"]))
-        result.inline.append(v["value"])
+        result.inline.append(inline_markdown(v["value"]))
     return result

@@ -168,6 +168,30 @@ def test_docx_has_real_tables_headings_and_header_notice(rendered):
     assert "Figure 1.1: A line through three points" in captions
 
 
+
+def test_inline_values_are_inserted_as_quarto_does():
+    # quarto-cli src/core/jupyter/jupyter-inline.ts: a quoted text/plain repr is unquoted and
+    # markdown-escaped; text/markdown (IPython.display.Markdown) is inserted as is.
+    from publishing.kernel import inline_markdown
+
+    assert inline_markdown({"text/plain": "'BM-MSC'"}) == "BM\\-MSC"
+    assert inline_markdown({"text/plain": '"it\'s *x*"'}) == "it's \\*x\\*"
+    assert inline_markdown({"text/plain": "42"}) == "42"
+    assert inline_markdown({"text/plain": "np.float64(0.5)"}) == "np.float64(0.5)"
+    assert inline_markdown({"text/markdown": "*em*", "text/plain": "<Markdown>"}) == "*em*"
+    # one backslash: repr doubles it, Quarto doubles and escapes again (quarto-cli #11291)
+    assert inline_markdown({"text/plain": repr("a\\b")}) == "a" + "\\" * 8 + "b"
+
+
+def test_inline_str_is_literal_text_and_markdown_is_markup(tmp_path):
+    project = _small_book(tmp_path / "p", "# A\n\n```{python}\nfrom IPython.display import "
+                          "Markdown\n```\n\nPlain `{python} '*lit* [x]'` and "
+                          "`{python} Markdown('*em*')`.\n")
+    render(project, None, "builtin", tmp_path / "out", results=False, progress=lambda *a: None)
+    raw = (tmp_path / "out" / "small.html").read_text(encoding="utf-8")
+    assert "Plain *lit* [x] and <em>em</em>." in raw
+
+
 # --- failures and atomic publish ------------------------------------------------------------
 
 
