@@ -380,8 +380,10 @@ def mmrm_sentence(store, arms, control, alpha: float = 0.05) -> str:
              for r in hits.itertuples()]
     n = len(d)
     if not where:
+        present = [names[ep] for ep in ENDPOINTS.values() if ep in set(d["endpoint"])]
+        what = present[0] if len(present) == 1 else ", ".join(present[:-1]) + " or " + present[-1]
         return (f"None of the {n} per-visit MMRM comparisons had p < {alpha:g}: no difference "
-                "between the arms was detected on any of these outcomes at any visit.")
+                f"between the arms was detected in {what} at any visit.")
     what = "comparison" if len(where) == 1 else "comparisons"
     return (f"{len(where)} of the {n} per-visit MMRM comparisons had p < {alpha:g} "
             f"({_and(where)}); with {n} unadjusted comparisons about {n * alpha:.0f} such "

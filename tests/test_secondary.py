@@ -204,7 +204,11 @@ def test_mmrm_sentence_counts_and_names_the_significant_visits():
     none = ResultsStore.empty().add(rows[:1])
     text = secondary.mmrm_sentence(none, ("A", "B"), "B")
     assert text.startswith("None of the 1 ")
-    assert "did not differ" not in text and "no difference between the arms was detected" in text
+    assert "did not differ" not in text
+    assert text.endswith("no difference between the arms was detected in pain VAS at any visit.")
+    two = ResultsStore.empty().add([rows[0], rows[2]])
+    assert secondary.mmrm_sentence(two, ("A", "B"), "B").endswith(
+        "detected in pain VAS or ODI at any visit.")
 
 
 def test_compute_is_deterministic(two):
