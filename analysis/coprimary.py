@@ -473,7 +473,7 @@ def tipping_sentence(store, arm: str, control: str) -> str:
     n_exp, cells = int(row["value"]), int(row["n"])
     n_ctl = int(store.value(ENDPOINT, "n_significant", group="favours_ctl", **kw))
     head = (f"In the tipping-point analysis, over {cells} combinations of assumed response "
-            f"rates among the patients without a month-12 response, ")
+            f"rates among the patients without a month-12 response status, ")
     if n_exp == n_ctl == 0:
         return head + (f"the chi-square test reached p < {fmt_num(alpha, 2)} in none")
     return head + (f"p < {fmt_num(alpha, 2)} in {n_exp} favouring {arm} and in {n_ctl} "
