@@ -69,15 +69,21 @@ def stage_config(project: Path, assets: dict[str, Path]) -> dict:
     """Rewrite ``project/_quarto.yml`` with the page marks; returns the new config."""
     path = project / "_quarto.yml"
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    formats = config.setdefault("format", {})
+    formats = config.get("format") or {}
+    if not isinstance(formats, dict):  # ``format: html`` (one format by name)
+        formats = {str(formats): {}}
+    config["format"] = formats
+    # Only the formats the book declares: adding one would make Quarto render it too
+    # (the supplement declares Typst and DOCX only). ``html: default`` becomes a mapping.
     for name in ("html", "typst", "docx"):
-        if not isinstance(formats.get(name), dict):
+        if name in formats and not isinstance(formats[name], dict):
             formats[name] = {}
-    if assets["html"].read_text(encoding="utf-8").strip():
+    if "html" in formats and assets["html"].read_text(encoding="utf-8").strip():
         _add(formats["html"], "include-before-body", str(assets["html"]))
-    if assets["typst"].read_text(encoding="utf-8").strip():
+    if "typst" in formats and assets["typst"].read_text(encoding="utf-8").strip():
         _add(formats["typst"], "include-in-header", str(assets["typst"]))
-    formats["docx"]["reference-doc"] = str(assets["docx"])
+    if "docx" in formats:
+        formats["docx"]["reference-doc"] = str(assets["docx"])
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return config
 

@@ -32,7 +32,8 @@ project = pathlib.Path(sys.argv[2])
 config = (project / "_quarto.yml").read_text()
 log.write_text(json.dumps({{"argv": sys.argv[1:], "cwd": os.getcwd(), "config": config,
                             "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON"),
-                            "RESPINE_DATA": os.environ.get("RESPINE_DATA")}}))
+                            "RESPINE_DATA": os.environ.get("RESPINE_DATA"),
+                            "RESPINE_ENGINE": os.environ.get("RESPINE_ENGINE")}}))
 out = project / "_output"
 out.mkdir()
 for ext in ("html", "pdf", "docx"):
@@ -90,6 +91,7 @@ def test_auto_renders_with_quarto_and_the_page_marks(fake_quarto, tmp_path, monk
     assert staged != FIXTURE and (staged.name == "project")  # a staged copy, not the tree
     assert got["QUARTO_PYTHON"] == sys.executable
     assert got["RESPINE_DATA"] == str(FIXTURE / "data")
+    assert got["RESPINE_ENGINE"].startswith("quarto (quarto 1.5.57, pandoc 3.4, typst 0.11.0")
     config = yaml.safe_load(got["config"])
     html = config["format"]["html"]["include-before-body"]
     assert Path(html[0]).name == "notice.html"
@@ -100,3 +102,18 @@ def test_auto_renders_with_quarto_and_the_page_marks(fake_quarto, tmp_path, monk
     assert sorted(f.name for f in files) == ["fixture.docx", "fixture.html", "fixture.pdf"]
     assert (out / "fixture.pdf").read_text() == "pdf"
     assert "_output" not in os.listdir(FIXTURE)  # the source tree was not written to
+
+
+def test_page_marks_only_for_the_formats_the_book_declares(tmp_path):
+    # the supplement declares typst and docx: no HTML format may be added to it
+    (tmp_path / "_quarto.yml").write_text(
+        "project:\n  type: book\nformat:\n  typst:\n    toc: true\n  docx: default\n")
+    assets = {"html": tmp_path / "n.html", "typst": tmp_path / "n.typ",
+              "docx": tmp_path / "r.docx"}
+    assets["html"].write_text("<div>mark</div>")
+    assets["typst"].write_text("#set page(header: [mark])\n")
+    config = quarto.stage_config(tmp_path, assets)
+    assert config == yaml.safe_load((tmp_path / "_quarto.yml").read_text())
+    assert set(config["format"]) == {"typst", "docx"}
+    assert config["format"]["typst"] == {"toc": True, "include-in-header": [str(assets["typst"])]}
+    assert config["format"]["docx"] == {"reference-doc": str(assets["docx"])}
