@@ -1,7 +1,7 @@
 """Page marks: the synthetic-data notice and the BLINDED mark, for every page of every format.
 
 The marks are made per render as files that both engines use: an HTML fragment with a fixed
-banner (``include-before-body``), a Typst ``#set page(header: ...)`` rule (``include-in-header``,
+banner (``include-before-body``), a Typst ``#set page(foreground: ...)`` rule (``include-in-header``,
 placed before the template's own page settings, which keep it), and a DOCX reference document
 whose page header carries the text (``reference-doc``).
 """
@@ -55,12 +55,16 @@ def html_fragment(texts: list[str]) -> str:
 
 
 def typst_header(texts: list[str]) -> str:
-    """A Typst rule putting the marks in the header of every page."""
+    """A Typst rule putting the marks at the top of every page.
+
+    The mark is drawn in the page *foreground* rather than the header, so a template that sets
+    its own running header (e.g. Quarto's Typst book template) cannot replace it.
+    """
     if not texts:
         return ""
     body = " · ".join(t.replace("\\", "\\\\").replace('"', '\\"') for t in texts)
-    return ('#set page(header: align(center, text(size: 9pt, weight: "bold", '
-            f'fill: rgb("#b00020"), "{body}")))\n')
+    return ('#set page(foreground: place(top + center, dy: 1.2cm, text(size: 9pt, '
+            f'weight: "bold", fill: rgb("#b00020"), "{body}")))\n')
 
 
 def reference_docx(texts: list[str], out: Path, pandoc: str | None = None) -> Path:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import yaml
 
-MINIMUM = (1, 5)
+# Typst output for book projects arrived in Quarto 1.9 (quarto-cli PR #13950); the book
+# renders to Typst, so older Quarto falls back to the built-in engine.
+MINIMUM = (1, 9)
 
 
 def find() -> str | None:
@@ -34,7 +36,7 @@ def version(exe: str) -> tuple[int, ...]:
 
 
 def usable() -> tuple[str, tuple[int, ...]] | None:
-    """``(path, version)`` of a Quarto >= 1.5 on PATH, else None."""
+    """``(path, version)`` of a Quarto >= :data:`MINIMUM` on PATH, else None."""
     exe = find()
     if not exe:
         return None

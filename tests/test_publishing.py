@@ -259,7 +259,7 @@ def test_notice_assets(tmp_path):
     texts = [notice.SYNTHETIC, notice.BLINDED]
     assert "position:fixed" in notice.html_fragment(texts)
     assert notice.html_fragment([]) == "" and notice.typst_header([]) == ""
-    assert notice.typst_header(texts).startswith("#set page(header:")
+    assert notice.typst_header(texts).startswith("#set page(foreground:")
     assert "BLINDED" in notice.typst_header(texts)
     ref = notice.reference_docx(texts, tmp_path / "ref.docx")
     d = docx.Document(str(ref))

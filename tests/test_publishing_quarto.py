@@ -57,30 +57,30 @@ def fake_quarto(tmp_path, monkeypatch):
 
 
 def test_version_is_parsed(fake_quarto):
-    fake_quarto("1.5.57")
-    assert quarto.version(quarto.find()) == (1, 5, 57)
-    assert quarto.usable()[1] == (1, 5, 57)
+    fake_quarto("1.9.20")
+    assert quarto.version(quarto.find()) == (1, 9, 20)
+    assert quarto.usable()[1] == (1, 9, 20)
 
 
 def test_old_quarto_is_not_used(fake_quarto):
-    fake_quarto("1.4.550")
+    fake_quarto("1.8.26")
     assert quarto.usable() is None
     assert choose_engine("auto")[0] == "builtin"
-    with pytest.raises(RenderError, match="older than 1.5"):
+    with pytest.raises(RenderError, match="older than 1.9"):
         choose_engine("quarto")
 
 
 def test_builtin_can_be_forced_with_quarto_present(fake_quarto):
-    fake_quarto("1.6.1")
+    fake_quarto("1.9.36")
     engine, _, versions = choose_engine("auto")
     assert engine == "quarto"
-    assert versions["quarto"] == "1.6.1" and versions["pandoc"] == "3.4"
+    assert versions["quarto"] == "1.9.36" and versions["pandoc"] == "3.4"
     assert versions["typst"] == "0.11.0"
     assert choose_engine("builtin")[0] == "builtin"
 
 
 def test_auto_renders_with_quarto_and_the_page_marks(fake_quarto, tmp_path, monkeypatch):
-    log = fake_quarto("1.5.57")
+    log = fake_quarto("1.9.20")
     monkeypatch.setenv("RESPINE_BLINDED", "1")
     out = tmp_path / "out"
     files = render(FIXTURE, FIXTURE / "data", "auto", out, results=False,
@@ -91,7 +91,7 @@ def test_auto_renders_with_quarto_and_the_page_marks(fake_quarto, tmp_path, monk
     assert staged != FIXTURE and (staged.name == "project")  # a staged copy, not the tree
     assert got["QUARTO_PYTHON"] == sys.executable
     assert got["RESPINE_DATA"] == str(FIXTURE / "data")
-    assert got["RESPINE_ENGINE"].startswith("quarto (quarto 1.5.57, pandoc 3.4, typst 0.11.0")
+    assert got["RESPINE_ENGINE"].startswith("quarto (quarto 1.9.20, pandoc 3.4, typst 0.11.0")
     config = yaml.safe_load(got["config"])
     html = config["format"]["html"]["include-before-body"]
     assert Path(html[0]).name == "notice.html"
