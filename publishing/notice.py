@@ -1,9 +1,9 @@
 """Page marks: the synthetic-data notice and the BLINDED mark, for every page of every format.
 
 The marks are made per render as files that both engines use: an HTML fragment with a fixed
-banner (``include-before-body``), a Typst ``#set page(foreground: ...)`` rule (``include-in-header``,
-placed before the template's own page settings, which keep it), and a DOCX reference document
-whose page header carries the text (``reference-doc``).
+banner (``include-before-body``), a Typst ``#set page(foreground: ...)`` rule
+(``include-in-header``, placed before the template's own page settings, which keep it), and a
+DOCX reference document whose page header carries the text (``reference-doc``).
 """
 
 from __future__ import annotations
