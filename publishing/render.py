@@ -25,6 +25,7 @@ from pathlib import Path
 
 from publishing import book as bookmod
 from publishing import builtin, notice, quarto
+from publishing.environment import scoped_environ
 
 IGNORE = shutil.ignore_patterns(".git", ".venv", "_output", "_build", ".quarto", "__pycache__",
                                 ".pytest_cache", ".ruff_cache", ".cache", "tests", "data",
@@ -109,33 +110,26 @@ def render(project: Path | str = ".", data: Path | str | None = None, engine: st
     if marks:
         progress("Page marks: " + " | ".join(marks))
 
-    saved = {k: os.environ.get(k) for k in ("RESPINE_DATA", "RESPINE_RESULTS", "RESPINE_ENGINE")}
-    with tempfile.TemporaryDirectory(prefix="publishing-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="publishing-") as tmp, \
+            scoped_environ(("RESPINE_DATA", "RESPINE_RESULTS", "RESPINE_ENGINE")):
         tmp = Path(tmp)
         staged_out = tmp / "out"
         staged_out.mkdir()
-        try:
-            os.environ["RESPINE_DATA"] = str(data)
-            os.environ["RESPINE_ENGINE"] = label
-            if results:
-                progress("Computing results (python -m analysis results)")
-                run_results(project, data, staged_out)
-                os.environ["RESPINE_RESULTS"] = str(staged_out / "results.csv")
-            staged = stage_project(project, tmp / "project")
-            sbook = bookmod.load(staged)
-            assets = notice.write_assets(marks, tmp / "assets")
-            progress(f"Rendering {len(sbook.chapters)} chapters")
-            if name == "quarto":
-                files = quarto.render(exe, staged, staged_out, assets, progress)
-            else:
-                files = builtin.render(sbook, staged_out, tmp / "work", assets, progress)
-            publish(staged_out, final)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        os.environ["RESPINE_DATA"] = str(data)
+        os.environ["RESPINE_ENGINE"] = label
+        if results:
+            progress("Computing results (python -m analysis results)")
+            run_results(project, data, staged_out)
+            os.environ["RESPINE_RESULTS"] = str(staged_out / "results.csv")
+        staged = stage_project(project, tmp / "project")
+        sbook = bookmod.load(staged)
+        assets = notice.write_assets(marks, tmp / "assets")
+        progress(f"Rendering {len(sbook.chapters)} chapters")
+        if name == "quarto":
+            files = quarto.render(exe, staged, staged_out, assets, progress)
+        else:
+            files = builtin.render(sbook, staged_out, tmp / "work", assets, progress)
+        publish(staged_out, final)
     published = [final / f.name for f in files]
     progress(f"Published to {final} in {time.perf_counter() - t0:.1f} s:")
     for f in published:

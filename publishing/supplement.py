@@ -36,10 +36,10 @@ from pathlib import Path
 import pandas as pd
 
 from publishing import provenance as prov
+from publishing.environment import scoped_environ
 
 DEFAULT_EPOCH = 1704067200  # 2024-01-01T00:00:00Z, when SOURCE_DATE_EPOCH is not set
 NAME = "respine-supplement"
-TABLE_FAMILIES = ("participants", "coprimary", "secondary", "immune", "safety")
 
 
 def source_date_epoch(env: dict | None = None) -> int:
@@ -231,30 +231,22 @@ def readme(stage: Path, data: Path, epoch: int, blinded: bool, synthetic: bool,
 def _analysis_outputs(trial, stage: Path, epoch: int, project: Path, blinded: bool,
                       progress) -> tuple[int, dict[str, str]]:
     """Results store, tables and figures of every family into ``stage``."""
-    import importlib
-
     import matplotlib.pyplot as plt
 
-    from analysis.pipeline import compute_results
+    from analysis.pipeline import collect_tables, compute_results, iter_figures
     from publishing import checklist, figure_export
 
     store = compute_results(trial)
     (stage / "results").mkdir(parents=True)
     store.to_csv(stage / "results" / "results.csv")
     store.to_json(stage / "results" / "results.json")
+    for name, df in collect_tables(trial, store).items():
+        write_table(df, stage / "tables" / name, epoch)
     columns = {}
-    for family in TABLE_FAMILIES:
-        try:
-            mod = importlib.import_module(f"analysis.{family}")
-        except ModuleNotFoundError:
-            continue
-        for name, df in (getattr(mod, "tables", lambda t, s: {})(trial, store)).items():
-            write_table(df, stage / "tables" / name, epoch)
-        figs = getattr(mod, "figures", lambda t, s: {})(trial, store)
-        for name, fig in figs.items():
-            columns[name] = figure_export.column(fig)
-            figure_export.export(fig, stage / "figures" / name)
-            plt.close(fig)
+    for name, fig in iter_figures(trial, store):
+        columns[name] = figure_export.column(fig)
+        figure_export.export(fig, stage / "figures" / name)
+        plt.close(fig)
     progress(f"  {len(store)} statistics, {len(list((stage / 'tables').glob('*.csv')))} tables,"
              f" {len(columns)} figures")
     import sys
@@ -299,12 +291,11 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
              + (", BLINDED" if blinded else "") + f", date {iso_date(epoch)}")
 
     keys = ("RESPINE_DATA", "RESPINE_RESULTS", "RESPINE_PROJECT", "SOURCE_DATE_EPOCH")
-    saved = {k: os.environ.get(k) for k in keys}
     with tempfile.TemporaryDirectory(prefix="supplement-") as tmp:
         tmp = Path(tmp)
         stage = tmp / "supplement"
         stage.mkdir()
-        try:
+        with scoped_environ(keys):
             progress("Computing results, tables and figures")
             trial = blinding.load(data)
             n_stats, columns = _analysis_outputs(trial, stage, epoch, project, blinded,
@@ -320,12 +311,6 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
                     shutil.copyfile(f, stage / f"{NAME}{f.suffix}")
                     if f.suffix == ".docx":
                         normalise_office(stage / f"{NAME}.docx", epoch)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
         (stage / "README.md").write_text(
             readme(stage, data, epoch, blinded, bool(trial.synthetic), n_stats, columns),
             encoding="utf-8")
