@@ -67,8 +67,12 @@ def typst_header(texts: list[str]) -> str:
             f'weight: "bold", fill: rgb("#b00020"), "{body}")))\n')
 
 
+TABLE_FONT_PT = 9
+
+
 def reference_docx(texts: list[str], out: Path, pandoc: str | None = None) -> Path:
-    """Pandoc's default reference.docx with ``texts`` in every page header and a Callout style."""
+    """Pandoc's default reference.docx with ``texts`` in every page header, a Callout style and
+    table cells in :data:`TABLE_FONT_PT` point type."""
     import docx
     from docx.enum.style import WD_STYLE_TYPE
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -88,6 +92,9 @@ def reference_docx(texts: list[str], out: Path, pandoc: str | None = None) -> Pa
         st.base_style = doc.styles["Normal"]
         st.paragraph_format.left_indent = Pt(14)
         st.font.color.rgb = RGBColor(0x1F, 0x3A, 0x5F)
+    names = [s.name for s in doc.styles]
+    if "Compact" in names:  # pandoc's style for table cells: smaller, so numbers do not wrap
+        doc.styles["Compact"].font.size = Pt(TABLE_FONT_PT)
     if texts:
         for section in doc.sections:
             section.header.is_linked_to_previous = False

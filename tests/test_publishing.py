@@ -265,6 +265,7 @@ def test_notice_assets(tmp_path):
     d = docx.Document(str(ref))
     assert d.sections[0].header.paragraphs[0].text == f"{notice.SYNTHETIC} \u00b7 BLINDED"
     assert "Callout" in [s.name for s in d.styles]
+    assert d.styles["Compact"].font.size.pt == notice.TABLE_FONT_PT
 
 
 # --- provenance ------------------------------------------------------------------------------
