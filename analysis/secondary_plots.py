@@ -127,7 +127,5 @@ def km_figure(store, arms):
         tab.text(-0.5, yk, f"{a} ", ha="right", va="center", fontsize=8, color=arm_colour(k))
         rk = risk[risk["arm"] == a]
         for r in rk.itertuples():
-            if int(r.visit) == 0:  # everyone is at risk at 0; the first visit shows the same
-                continue
             tab.text(int(r.visit), yk, str(int(r.value)), ha="center", va="center", fontsize=8)
     return fig
