@@ -163,7 +163,10 @@ def execute(doc: Document, defaults: dict, *, kernel: str = "python3", timeout: 
     with tempfile.TemporaryDirectory(prefix="pubkernel-") as sock:
         # IPC sockets in a private folder: local-only, no TCP ports, no warning.
         km = AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=str(Path(sock) / "k"))
+        # log_level ERROR: the kernel's "Parent appears to have exited" notice at shutdown is
+        # noise; cell errors still arrive as messages and stop the render.
         client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=False,
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"],
                                 resources={"metadata": {"path": str(doc.path.parent)}})
         with client.setup_kernel():
             for k, cell in enumerate(nb.cells):
