@@ -494,30 +494,40 @@ def _npct(store, analysis, arm) -> str:
         return f"{fmt_num(pct['value'], 0)}%"
 
 
-def responder_table(store, arms, control) -> pd.DataFrame:
-    """Responders at month 12 in every analysis: n/N (%) per arm, RD (95 % CI) and p."""
-    exp = [a for a in arms if a != control]
-    recs = []
-    for a in exp:
+def risk_differences(store, arms, control):
+    """Yield ``(arm, contrast, analysis, label, row)`` for every stored responder RD.
+
+    Analyses follow :data:`ANALYSES`; those not in the store (e.g. an adjusted model that
+    could not be fitted) are skipped.
+    """
+    for a in [x for x in arms if x != control]:
         c = contrast(a, control)
         for analysis, label in ANALYSES.items():
             try:
                 rd = store.get(ENDPOINT, "risk_difference", analysis=analysis, arm=c)
             except ResultNotFound:
                 continue
-            rec = {"Analysis": label}
-            if len(exp) > 1:
-                rec["Contrast"] = c
-            for arm in (a, control):
-                rec[arm] = _npct(store, analysis, arm)
-            rec["RD, pp (95% CI)"] = (f"{fmt_num(rd['value'])} "
-                                      f"({fmt_ci(rd['lower'], rd['upper'])})")
-            if analysis == "bayes":
-                pb = store.value(ENDPOINT, "prob_better", analysis="bayes", arm=c)
-                rec["p"] = f"P(RD>0) = {fmt_num(pb, 2)}"
-            else:
-                rec["p"] = fmt_p(store.value(ENDPOINT, "p_value", analysis=analysis, arm=c))
-            recs.append(rec)
+            yield a, c, analysis, label, rd
+
+
+def responder_table(store, arms, control) -> pd.DataFrame:
+    """Responders at month 12 in every analysis: n/N (%) per arm, RD (95 % CI) and p."""
+    several = sum(a != control for a in arms) > 1
+    recs = []
+    for a, c, analysis, label, rd in risk_differences(store, arms, control):
+        rec = {"Analysis": label}
+        if several:
+            rec["Contrast"] = c
+        for arm in (a, control):
+            rec[arm] = _npct(store, analysis, arm)
+        rec["RD, pp (95% CI)"] = (f"{fmt_num(rd['value'])} "
+                                  f"({fmt_ci(rd['lower'], rd['upper'])})")
+        if analysis == "bayes":
+            pb = store.value(ENDPOINT, "prob_better", analysis="bayes", arm=c)
+            rec["p"] = f"P(RD>0) = {fmt_num(pb, 2)}"
+        else:
+            rec["p"] = fmt_p(store.value(ENDPOINT, "p_value", analysis=analysis, arm=c))
+        recs.append(rec)
     return pd.DataFrame(recs)
 
 

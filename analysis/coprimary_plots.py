@@ -8,10 +8,9 @@ import numpy as np
 
 from analysis.coprimary import (
     ALPHA,
-    ANALYSES,
     ENDPOINT,
     VISIT,
-    contrast,
+    risk_differences,
     t2_data,
     tipping_grid,
 )
@@ -21,18 +20,13 @@ from analysis.results import ResultNotFound
 def forest_rd(store, arms, control):
     """Risk difference (percentage points, 95 % interval) of every responder analysis."""
     exp = [a for a in arms if a != control]
+    several = len(exp) > 1
     labels, est, lo, hi = [], [], [], []
-    for a in exp:
-        c = contrast(a, control)
-        for analysis, label in ANALYSES.items():
-            try:
-                r = store.get(ENDPOINT, "risk_difference", analysis=analysis, arm=c)
-            except ResultNotFound:
-                continue
-            labels.append(label if len(exp) == 1 else f"{label} ({a})")
-            est.append(r["value"])
-            lo.append(r["lower"])
-            hi.append(r["upper"])
+    for a, _c, _analysis, label, r in risk_differences(store, arms, control):
+        labels.append(f"{label} ({a})" if several else label)
+        est.append(r["value"])
+        lo.append(r["lower"])
+        hi.append(r["upper"])
     y = np.arange(len(labels))[::-1]
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(labels) + 1.2))
     ax.errorbar(est, y, xerr=[np.subtract(est, lo), np.subtract(hi, est)], fmt="s",

@@ -53,11 +53,7 @@ def denovo_figure(trial, store, *, width: float = 7.0, height: float = 2.8):
         ax.grid(axis="y", lw=0.3, alpha=0.5)
         ax.tick_params(labelsize=8)
     axes[0][0].set_ylabel("De novo positive, % (95% CI)", fontsize=8)
-    handles, lab = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, lab, loc="lower center", ncol=len(arms), frameon=False, fontsize=8,
-               bbox_to_anchor=(0.5, -0.02))
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return fig
+    return _legend_below(fig, axes[0][0], len(arms))
 
 
 def mfi_figure(trial, store, *, threshold: float | None = None, width: float = 7.0,
@@ -98,8 +94,13 @@ def mfi_figure(trial, store, *, threshold: float | None = None, width: float = 7
         ax.tick_params(labelsize=8)
         ax.grid(axis="y", which="major", lw=0.3, alpha=0.5)
     axes[0][0].set_ylabel("MFI (log scale)", fontsize=8)
-    handles, lab = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, lab, loc="lower center", ncol=len(arms), frameon=False, fontsize=8,
+    return _legend_below(fig, axes[0][0], len(arms))
+
+
+def _legend_below(fig, ax, ncol: int):
+    """One legend for all panels (from ``ax``), centred under the figure; returns ``fig``."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, fontsize=8,
                bbox_to_anchor=(0.5, -0.02))
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
