@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.imputation import mice_pmm, rubin_pool
+from analysis.imputation import mice_pmm, nearest_donors, rubin_pool
 
 
 def test_rubin_pool_hand_computed():
@@ -80,3 +80,23 @@ def test_mice_pmm_rejects_column_without_data():
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [np.nan, np.nan, 1.0]})
     with pytest.raises(ValueError, match="b"):
         mice_pmm(df, n_imputations=2)
+
+
+@pytest.mark.parametrize(("n_obs", "donors"), [(500, 5), (7, 5), (3, 5), (10, 1)])
+def test_nearest_donors_pool_is_the_brute_force_nearest(n_obs, donors):
+    """The sorted search draws only from, and eventually from every one of, the ``donors``
+    observed cases nearest by a full distance matrix (the O(n^2) definition)."""
+    rng = np.random.default_rng(5)
+    yhat_obs = rng.normal(size=n_obs)
+    # missing predictions inside, at and beyond the observed range
+    yhat_mis = np.r_[rng.normal(size=40), yhat_obs.min() - 3, yhat_obs.max() + 3,
+                     yhat_obs[:2]]
+    d = min(donors, n_obs)
+    dist = np.abs(yhat_obs[None, :] - yhat_mis[:, None])
+    expected = [set(np.argsort(row)[:d]) for row in dist]
+    seen = [set() for _ in yhat_mis]
+    draw = np.random.default_rng(0)
+    for _ in range(300):
+        for i, k in enumerate(nearest_donors(yhat_obs, yhat_mis, donors, draw)):
+            seen[i].add(int(k))
+    assert seen == expected

@@ -117,10 +117,61 @@ def test_cox_matches_statsmodels_efron():
     r = cox(tte, "A", "B")
     x = (tte.arm == "A").to_numpy(float)[:, None]
     sm = PHReg(tte.time.to_numpy(), x, status=tte.event.to_numpy(), ties="efron").fit()
-    assert np.log(r["hr"]) == pytest.approx(sm.params[0], rel=1e-5)
+    assert np.log(r["hr"]) == pytest.approx(sm.params[0], abs=1e-10)  # fully converged
     lo, hi = np.exp(sm.conf_int()[0])
     assert r["lower"] == pytest.approx(lo, rel=1e-4)
     assert r["upper"] == pytest.approx(hi, rel=1e-4)
     assert r["p_value"] == pytest.approx(sm.pvalues[0], rel=1e-4)
     assert r["n"] == 100 and r["events"] == tte.event.sum()
     assert 0 <= r["ph_p_value"] <= 1 and r["ph_statistic"] >= 0
+
+
+def _tied_tte(seed=11, n=100):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"arm": np.repeat(["A", "B"], n // 2),
+                         "time": rng.choice([1.0, 3, 6, 12, 24], n),
+                         "event": rng.integers(0, 2, n)})
+
+
+def test_cox_log_hr_fully_converged_against_statsmodels_efron():
+    """lifelines' default precision leaves the log HR ~1e-7 off; the fit must be converged."""
+    tte = _tied_tte(3, 120)
+    x = (tte.arm == "A").to_numpy(float)[:, None]
+    sm = PHReg(tte.time.to_numpy(), x, status=tte.event.to_numpy(), ties="efron").fit()
+    # independent check that statsmodels itself is at the optimum: its score is ~0
+    assert abs(sm.model.score(sm.params)[0]) < 1e-9
+    assert np.log(cox(tte, "A", "B")["hr"]) == pytest.approx(sm.params[0], abs=1e-9)
+
+
+def test_ph_test_does_not_depend_on_row_order():
+    """Tied event times: a rank transform ranked them in row order (chi-square ranged over
+    orders); the Kaplan-Meier transform gives every tied time one value."""
+    tte = _tied_tte()
+    ref = cox(tte, "A", "B")
+    for k in range(8):
+        shuffled = tte.sample(frac=1.0, random_state=k).reset_index(drop=True)
+        r = cox(shuffled, "A", "B")
+        assert r["ph_statistic"] == pytest.approx(ref["ph_statistic"], rel=1e-9, abs=1e-12)
+        assert r["hr"] == pytest.approx(ref["hr"], rel=1e-12)
+
+
+def test_ph_test_km_transform_hand_computed():
+    """Grambsch-Therneau (1994) one-covariate statistic, written out: scaled Schoenfeld
+    residuals r_k* = n_d V r_k (V = 1 / information), g_k = 1 - KM(t_k) of the pooled data,
+    T = (sum (g_k - gbar) r_k*)^2 / (n_d V sum (g_k - gbar)^2)."""
+    from lifelines import CoxPHFitter, KaplanMeierFitter
+
+    tte = _tied_tte(5, 80)
+    df = pd.DataFrame({"time": tte.time, "event": tte.event, "x": (tte.arm == "A") * 1.0})
+    cph = CoxPHFitter().fit(df, "time", "event", fit_options={"precision": 1e-24,
+                                                               "r_precision": 0.0})
+    resid = cph.compute_residuals(df, "schoenfeld")["x"]  # per event, index = row
+    ev = df.loc[resid.index]
+    v = float(cph.variance_matrix_.iloc[0, 0])
+    n_d = len(resid)
+    km = KaplanMeierFitter().fit(df.time, df.event)
+    g = 1 - km.survival_function_at_times(ev.time).to_numpy()
+    gc = g - g.mean()
+    scaled = n_d * v * resid.to_numpy()
+    expected = (gc @ scaled) ** 2 / (n_d * v * (gc @ gc))
+    assert cox(tte, "A", "B")["ph_statistic"] == pytest.approx(expected, rel=1e-8)
