@@ -3,6 +3,13 @@
 Proportions are fractions (0-1). Group 1 is the experimental arm, group 2 the control arm,
 so a positive risk difference favours group 1 when the event is a success (e.g. response).
 
+The computations are those of statsmodels and scipy (maintained implementations):
+``proportion_confint(method="wilson")``, ``confint_proportions_2indep(method="newcomb")``
+(Newcombe's method 10: Wilson limits of each proportion, squared and added), ``Table2x2``
+for the risk and odds ratios, ``chi2_contingency(correction=True)`` for Yates' test and
+``fisher_exact``. This module fixes the conventions around them: fractions, group order,
+exact 0/1 Wilson limits at x = 0 or n, the zero-cell corrections, and degenerate tables.
+
 References: Wilson (1927); Newcombe, Stat Med 1998;17:857-72 (single proportion) and
 1998;17:873-90 (difference, method 10); Katz et al. 1978 (risk ratio); Woolf 1955 (odds ratio).
 
@@ -15,8 +22,6 @@ Examples
 """
 
 from __future__ import annotations
-
-import math
 
 from scipy import stats
 
@@ -35,6 +40,10 @@ def _check(x: int, n: int) -> None:
 def wilson_ci(x: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a single proportion ``x/n`` (no continuity correction).
 
+    statsmodels ``proportion_confint(method="wilson")``, with the limits set exactly to 0
+    when ``x == 0`` and to 1 when ``x == n`` (they are so mathematically; floating point
+    leaves ~1e-17).
+
     Parameters
     ----------
     x, n : int
@@ -45,15 +54,15 @@ def wilson_ci(x: int, n: int, level: float = 0.95) -> tuple[float, float]:
     Returns
     -------
     (lo, hi) : tuple of float
-        Limits as fractions; exactly 0 when ``x == 0`` and 1 when ``x == n``.
+        Limits as fractions.
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     _check(x, n)
-    z = _z(level)
-    p = x / n
-    centre = (2 * n * p + z**2) / (2 * (n + z**2))
-    half = z * math.sqrt(z**2 + 4 * n * p * (1 - p)) / (2 * (n + z**2))
-    lo = 0.0 if x == 0 else centre - half
-    hi = 1.0 if x == n else centre + half
+    _z(level)
+    lo, hi = proportion_confint(x, n, alpha=1 - level, method="wilson")
+    lo = 0.0 if x == 0 else float(lo)
+    hi = 1.0 if x == n else float(hi)
     return lo, hi
 
 
@@ -61,22 +70,22 @@ def newcombe_rd_ci(x1: int, n1: int, x2: int, n2: int,
                    level: float = 0.95) -> tuple[float, float, float]:
     """Risk difference ``p1 - p2`` with Newcombe's hybrid score interval (1998, method 10).
 
-    The limits combine the Wilson intervals ``(l1, u1)`` and ``(l2, u2)``:
+    statsmodels ``confint_proportions_2indep(method="newcomb", compare="diff")``: with the
+    Wilson intervals ``(l1, u1)`` and ``(l2, u2)`` the limits are
     ``rd - sqrt((p1 - l1)^2 + (u2 - p2)^2)`` and ``rd + sqrt((u1 - p1)^2 + (p2 - l2)^2)``.
 
     Returns
     -------
     (rd, lo, hi) : tuple of float
     """
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
     _check(x1, n1)
     _check(x2, n2)
-    p1, p2 = x1 / n1, x2 / n2
-    l1, u1 = wilson_ci(x1, n1, level)
-    l2, u2 = wilson_ci(x2, n2, level)
-    rd = p1 - p2
-    lo = rd - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    hi = rd + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return rd, lo, hi
+    _z(level)
+    lo, hi = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff",
+                                        alpha=1 - level)
+    return x1 / n1 - x2 / n2, float(lo), float(hi)
 
 
 def _haldane(x1, n1, x2, n2):
@@ -87,12 +96,20 @@ def _haldane(x1, n1, x2, n2):
     return a, b, c, d
 
 
+def _table(a, b, c, d):
+    import numpy as np
+    from statsmodels.stats.contingency_tables import Table2x2
+
+    return Table2x2(np.array([[a, b], [c, d]], dtype=float), shift_zeros=False)
+
+
 def risk_ratio(x1: int, n1: int, x2: int, n2: int,
                level: float = 0.95) -> tuple[float, float, float]:
-    """Risk ratio ``p1 / p2`` with the log (Katz) interval.
+    """Risk ratio ``p1 / p2`` with the log (Katz) interval (statsmodels ``Table2x2``).
 
-    ``SE(log RR) = sqrt(1/x1 - 1/n1 + 1/x2 - 1/n2)``. When ``x1`` or ``x2`` is 0, 0.5 is
-    added to both event counts and 1 to both denominators (the interval is then approximate).
+    ``SE(log RR) = sqrt(1/x1 - 1/n1 + 1/x2 - 1/n2)``. When ``x1`` or ``x2`` is 0 (and only
+    then: a zero non-event cell leaves the ratio finite), 0.5 is added to every cell, i.e.
+    0.5 to both event counts and 1 to both denominators (the interval is then approximate).
 
     Returns
     -------
@@ -100,19 +117,21 @@ def risk_ratio(x1: int, n1: int, x2: int, n2: int,
     """
     _check(x1, n1)
     _check(x2, n2)
+    a, b, c, d = x1, n1 - x1, x2, n2 - x2
     if x1 == 0 or x2 == 0:
-        x1, n1, x2, n2 = x1 + 0.5, n1 + 1, x2 + 0.5, n2 + 1
-    rr = (x1 / n1) / (x2 / n2)
-    se = math.sqrt(1 / x1 - 1 / n1 + 1 / x2 - 1 / n2)
-    z = _z(level)
-    return rr, rr * math.exp(-z * se), rr * math.exp(z * se)
+        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+    _z(level)
+    t = _table(a, b, c, d)
+    lo, hi = t.riskratio_confint(alpha=1 - level)
+    return float(t.riskratio), float(lo), float(hi)
 
 
 def odds_ratio(x1: int, n1: int, x2: int, n2: int,
                level: float = 0.95) -> tuple[float, float, float]:
-    """Odds ratio with the logit (Woolf) interval.
+    """Odds ratio with the logit (Woolf) interval (statsmodels ``Table2x2``).
 
-    ``SE(log OR) = sqrt(1/a + 1/b + 1/c + 1/d)``; 0.5 is added to every cell when one is 0.
+    ``SE(log OR) = sqrt(1/a + 1/b + 1/c + 1/d)``; 0.5 is added to every cell when one is 0
+    (Haldane-Anscombe, as ``Table2x2(shift_zeros=True)``).
 
     Returns
     -------
@@ -120,18 +139,18 @@ def odds_ratio(x1: int, n1: int, x2: int, n2: int,
     """
     _check(x1, n1)
     _check(x2, n2)
-    a, b, c, d = _haldane(x1, n1, x2, n2)
-    odds = (a * d) / (b * c)
-    se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
-    z = _z(level)
-    return odds, odds * math.exp(-z * se), odds * math.exp(z * se)
+    _z(level)
+    t = _table(*_haldane(x1, n1, x2, n2))
+    lo, hi = t.oddsratio_confint(alpha=1 - level)
+    return float(t.oddsratio), float(lo), float(hi)
 
 
 def chisq_yates(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     """Pearson chi-square of the 2x2 table with Yates' continuity correction (1 df).
 
-    ``sum((max(|O - E| - 0.5, 0))^2 / E)``, the correction never exceeding ``|O - E|``
-    (as R ``chisq.test`` and ``scipy.stats.chi2_contingency``).
+    scipy ``chi2_contingency(correction=True)``: ``sum((max(|O - E| - 0.5, 0))^2 / E)``, the
+    correction never exceeding ``|O - E|`` (as R ``chisq.test``). A table with an empty
+    column (no events, or only events) has no test: statistic 0, p 1.
 
     Returns
     -------
@@ -139,18 +158,10 @@ def chisq_yates(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     """
     _check(x1, n1)
     _check(x2, n2)
-    obs = [[x1, n1 - x1], [x2, n2 - x2]]
-    n = n1 + n2
-    cols = [x1 + x2, n - x1 - x2]
-    if 0 in cols:
+    if x1 + x2 == 0 or x1 + x2 == n1 + n2:
         return 0.0, 1.0
-    stat = 0.0
-    for i, ni in enumerate((n1, n2)):
-        for j, cj in enumerate(cols):
-            e = ni * cj / n
-            dev = max(abs(obs[i][j] - e) - 0.5, 0.0)
-            stat += dev**2 / e
-    return stat, float(stats.chi2.sf(stat, 1))
+    res = stats.chi2_contingency([[x1, n1 - x1], [x2, n2 - x2]], correction=True)
+    return float(res.statistic), float(res.pvalue)
 
 
 def fisher_exact(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:

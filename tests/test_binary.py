@@ -132,3 +132,42 @@ def test_fisher_exact_hand_computed():
 def test_invalid_counts_raise(bad):
     with pytest.raises(ValueError):
         binary.newcombe_rd_ci(*bad)
+
+
+def _wilson_formula(x, n, z=1.959963984540054):
+    p = x / n
+    centre = (2 * n * p + z**2) / (2 * (n + z**2))
+    half = z * math.sqrt(z**2 + 4 * n * p * (1 - p)) / (2 * (n + z**2))
+    return centre - half, centre + half
+
+
+def _yates_formula(x1, n1, x2, n2):
+    obs = [[x1, n1 - x1], [x2, n2 - x2]]
+    n, cols = n1 + n2, [x1 + x2, n1 + n2 - x1 - x2]
+    return sum(max(abs(obs[i][j] - ni * cj / n) - 0.5, 0.0) ** 2 / (ni * cj / n)
+               for i, ni in enumerate((n1, n2)) for j, cj in enumerate(cols))
+
+
+def test_library_backed_statistics_equal_the_written_out_formulas():
+    """Wilson (1927) and Yates (1934) written out, on a grid of tables, including the
+    boundaries (x = 0, x = n) where the Wilson limits are exactly 0 and 1."""
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        n1, n2 = rng.integers(1, 60, 2)
+        x1, x2 = rng.integers(0, n1 + 1), rng.integers(0, n2 + 1)
+        lo, hi = binary.wilson_ci(x1, n1)
+        flo, fhi = _wilson_formula(x1, n1)
+        assert lo == (0.0 if x1 == 0 else pytest.approx(flo, abs=1e-13))
+        assert hi == (1.0 if x1 == n1 else pytest.approx(fhi, abs=1e-13))
+        if 0 < x1 + x2 < n1 + n2:
+            stat, p = binary.chisq_yates(x1, n1, x2, n2)
+            assert stat == pytest.approx(_yates_formula(x1, n1, x2, n2), rel=1e-12, abs=1e-14)
+
+
+def test_risk_ratio_keeps_a_zero_non_event_cell_uncorrected():
+    # x1 = n1: RR finite without correction; only a zero event count triggers +0.5
+    rr, lo, hi = binary.risk_ratio(10, 10, 5, 10)
+    assert rr == pytest.approx(2.0)
+    se = math.sqrt(1 / 10 - 1 / 10 + 1 / 5 - 1 / 10)
+    assert (lo, hi) == pytest.approx((2 * math.exp(-1.959963984540054 * se),
+                                      2 * math.exp(1.959963984540054 * se)))
