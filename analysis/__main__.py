@@ -27,12 +27,15 @@ def main(argv: list[str] | None = None) -> int:
         from analysis.blinding import load as load_trial
         from analysis.data import DataError
         from analysis.pipeline import compute_results, write_outputs
+        from analysis.validation import notes
 
-        try:
+        try:  # validates the folder and its dataset.yaml before computing anything
             trial = load_trial(args.data)
         except (DataError, BlindingError) as err:
             print(err, file=sys.stderr)
             return 2
+        for line in notes(args.data):
+            print(line)
         store = compute_results(trial)
         out = write_outputs(trial, store, args.out)
         print(f"{len(store)} statistics written to {out}/results.csv")

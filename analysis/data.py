@@ -2,7 +2,15 @@
 
 A data folder holds one file per dataset of the contract (``analysis/dictionary.yaml``),
 named after the dataset (``adsl.csv``, ``ADQS.xpt``, ``adae.parquet``, ...), and optionally
-a ``dataset.yaml`` (``name``, ``synthetic: true|false``, ``description``).
+a ``dataset.yaml`` describing it. Its keys (checked against ``dataset_yaml_schema`` in the
+dictionary with jsonschema; unknown keys are refused so that a misspelt ``synthetic`` cannot
+silently drop the synthetic-data mark):
+
+``name`` (text), ``synthetic`` (true/false), ``description`` (text), ``cutoff`` (the data
+cut-off date, ``YYYY-MM-DD``: no date in the data may be later), ``generator`` (text),
+``seed`` and ``n_randomised`` (integers; ``n_randomised`` must equal the rows of adsl).
+
+CSV files are read as UTF-8 (a byte-order mark and CRLF line ends are accepted).
 
 SAS files are read with pyreadstat (date formats applied), else ``pandas.read_sas``;
 unformatted numeric dates count days (or, above 10^6, seconds) since 1960-01-01.
@@ -22,6 +30,9 @@ Examples
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +45,14 @@ DICTIONARY_PATH = Path(__file__).with_name("dictionary.yaml")
 DATASETS = ("screening", "adsl", "adqs", "admri", "adimm", "adae")
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".xpt": "xpt", ".sas7bdat": "sas7bdat"}
 SAS_EPOCH = pd.Timestamp("1960-01-01")
+
+
+class FileProblem(Exception):
+    """A file that cannot be read as a dataset: where (``line``, ``column``) and which rule."""
+
+    def __init__(self, rule: str, message: str, line: int | None = None, column: str = ""):
+        self.rule, self.message, self.line, self.column = rule, message, line, column
+        super().__init__(message)
 
 
 class DataError(Exception):
@@ -168,17 +187,59 @@ def dataset_files(folder: str | Path) -> dict[str, list[Path]]:
 
 
 def read_file(path: str | Path) -> pd.DataFrame:
-    """Read one CSV/Parquet/XPT/sas7bdat file; CSV cells stay text, column names upper-cased."""
+    """Read one CSV/Parquet/XPT/sas7bdat file; CSV cells stay text, column names upper-cased.
+
+    Raises :class:`FileProblem` for a CSV that is not UTF-8 (rule ``encoding``), an empty
+    file (``empty-file``) or a malformed one (``readable``), naming the line.
+    """
     path = Path(path)
     fmt = FORMATS[path.suffix.lower()]
     if fmt == "csv":
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        df = _read_csv(path)
     elif fmt == "parquet":
         df = pd.read_parquet(path)
     else:
         df = _read_sas(path, fmt)
     df.columns = [str(c).strip().upper() for c in df.columns]
     return _strip_text(df)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise _encoding_problem(raw, err.start) from None
+    if not text.strip():
+        raise FileProblem("empty-file", "the file is empty (not even a header line)", line=1)
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as err:
+        m = re.search(r"line (\d+)", str(err))
+        raise FileProblem("readable", f"malformed CSV: {str(err).strip()}",
+                          line=int(m.group(1)) if m else None) from None
+
+
+def _encoding_problem(raw: bytes, offset: int) -> FileProblem:
+    """Where the first byte that is not UTF-8 sits (line, column) and what to do about it.
+
+    Hand-written: charset detection libraries are not dependencies of the project, and the
+    one realistic alternative to UTF-8 for a CSV is Windows-1252/Latin-1 (Excel's default).
+    """
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    line = raw.count(b"\n", 0, offset) + 1
+    header = next(csv.reader([raw.split(b"\n", 1)[0].decode("latin-1")]), [])
+    prefix = raw[line_start:offset].decode("latin-1")
+    field_no = len(next(csv.reader([prefix]), [""])) - 1 if prefix else 0
+    column = header[field_no].strip().upper() if line > 1 and field_no < len(header) else ""
+    try:
+        raw.decode("cp1252")
+        hint = "re-save as UTF-8 (the file looks like Windows-1252/Latin-1)"
+    except UnicodeDecodeError:
+        hint = "re-save as UTF-8 (the encoding could not be recognised)"
+    where = f"data row {line - 1}" if line > 1 else "the header"
+    return FileProblem("encoding", f"byte 0x{raw[offset]:02X} at byte offset {offset} "
+                       f"({where}) is not UTF-8: {hint}", line=line, column=column)
 
 
 def _read_sas(path: Path, fmt: str) -> pd.DataFrame:
@@ -203,12 +264,13 @@ def read_folder(folder: str | Path) -> dict[str, RawTable]:
 
 
 def read_metadata(folder: str | Path) -> dict:
-    """The folder's ``dataset.yaml`` as a dict (empty when absent)."""
+    """The folder's ``dataset.yaml`` as a dict (empty when absent); validated by
+    :func:`analysis.validation.metadata_problems` before any analysis."""
     p = Path(folder) / "dataset.yaml"
     if not p.exists():
         return {}
-    with open(p, encoding="utf-8") as fh:
-        return yaml.safe_load(fh) or {}
+    meta = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
+    return meta if isinstance(meta, dict) else {}
 
 
 # ---------------------------------------------------------------------------- typing
@@ -345,13 +407,14 @@ class Trial:
         return read_metadata(self.source)
 
 
-def load_trial(path: str | Path = "data/synthetic") -> Trial:
+def load_trial(path: str | Path = "data/synthetic", minimum: bool = True) -> Trial:
     """Read, validate and type the data folder ``path``; raises :class:`DataError` listing
-    every problem found."""
+    every problem found. ``minimum=False`` skips the minimum-data rules (``minimum_data`` of
+    the dictionary), for the contract's tiny test fixtures only: the report needs them."""
     from analysis.validation import validate_and_type
 
     folder = Path(path)
-    typed, problems = validate_and_type(folder)
+    typed, problems = validate_and_type(folder, minimum=minimum)
     if problems:
         raise DataError(problems)
     tables = {name: finish_types(typed[name], name) for name in DATASETS}

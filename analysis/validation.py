@@ -10,24 +10,35 @@ Rules (the ``rule`` names in messages): ``file-present``, ``duplicate-format``,
 ``readable``, ``direct-identifier``, ``column-present``, ``type``, ``missing-value``,
 ``allowed-values``, ``allowed-arm``, ``allowed-visit``, ``range``, ``unique-key``,
 ``known-subject``, ``baseline-present``, ``baseline-flag``, ``date-order``, ``study-day``,
-``base-chg``, ``positivity-flag``, ``population``, ``disposition``.
+``base-chg``, ``positivity-flag``, ``population``, ``disposition``; file-level
+``encoding`` (the line of the first byte that is not UTF-8, with the encoding it looks
+like), ``empty-file``, ``empty-dataset`` (header only); dates ``after-cutoff`` (later than
+``cutoff`` in ``dataset.yaml``) and ``future-date`` (later than today); ``dataset.yaml``
+``yaml-syntax`` (line and column of the YAML error) and ``dataset-yaml`` (keys and types,
+checked with jsonschema against ``dataset_yaml_schema`` in the dictionary); and the minimum
+data for the report to be estimable (``minimum_data`` in the dictionary): ``arm-size``,
+``arm-treated``, ``arm-per-protocol``, ``primary-visit``.
+
+Files of a data format that hold no contract dataset (``adcm.csv``) are not an error: they
+are named once in a note (:func:`notes`) and ignored.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pandas as pd
+import yaml
 
 from analysis import data as D
 
 MAX_LISTED = 10
-_ID_FRAGMENTS = ("BIRTH", "EMAIL", "PHONE", "ADDRESS", "POSTCODE", "ZIPCODE", "SURNAME",
-                 "FIRSTNAME", "LASTNAME", "PATNAME", "FULLNAME")
 
 
 @dataclass(frozen=True)
@@ -71,12 +82,23 @@ def _examples(values) -> str:
 
 
 def _looks_like_identifier(col: str, known: set[str]) -> bool:
+    """True when a column name looks like a direct identifier (rules in the dictionary).
+
+    >>> [_looks_like_identifier(c, set()) for c in ("TEL_MOBILE", "DOBDT", "SITE_NAME", "AGE")]
+    [True, True, False, False]
+    """
+    d = D.dictionary()
     norm = re.sub(r"[\s_\-]", "", col.upper())
-    if col in known:
+    if col in known or norm in set(d.get("identifier_allowed", [])):
         return False
-    if norm in set(D.dictionary().get("identifier_columns", [])):
+    whole = set(d.get("identifier_columns", []))
+    parts = [p for p in re.split(r"[\s_\-\d]+", col.upper()) if p]
+    if norm in whole or any(p in whole for p in parts):
         return True
-    return any(f in norm for f in _ID_FRAGMENTS)
+    suffixes = d.get("identifier_suffixes", [])
+    if any(norm == w + s for w in whole for s in suffixes if len(w) >= 3):
+        return True
+    return any(f in norm for f in d.get("identifier_fragments", []))
 
 
 # ---------------------------------------------------------------------------- per table
@@ -149,11 +171,14 @@ def _check_table(raw: D.RawTable) -> tuple[list[Problem], pd.DataFrame]:
 # ---------------------------------------------------------------------------- across tables
 
 
-def _cross(tables: dict[str, D.RawTable], typed: dict[str, pd.DataFrame]) -> list[Problem]:
+def _cross(tables: dict[str, D.RawTable], typed: dict[str, pd.DataFrame],
+           minimum: bool = True) -> list[Problem]:
     probs: list[Problem] = []
     if "adsl" not in typed or "USUBJID" not in typed["adsl"]:
         return probs
     adsl = typed["adsl"]
+    if adsl.empty:  # reported as empty-dataset; every subject elsewhere would be an orphan
+        return probs
     fname = {n: t.file for n, t in tables.items()}
     known = set(adsl["USUBJID"])
     randdt = adsl.set_index("USUBJID")["RANDDT"] if "RANDDT" in adsl else None
@@ -180,7 +205,7 @@ def _cross(tables: dict[str, D.RawTable], typed: dict[str, pd.DataFrame]) -> lis
             probs.append(Problem(fname["screening"], "RANDFL", _rows(np.flatnonzero(inconsistent)),
                                  "population", "RANDFL must be Y exactly when USUBJID is given"))
         missing = known - set(scr["USUBJID"])
-        if missing:
+        if missing and not scr.empty:
             probs.append(Problem(fname["adsl"], "USUBJID", _subjects(missing), "known-subject",
                                  "randomised subject(s) absent from the screening log"))
 
@@ -267,6 +292,92 @@ def _cross(tables: dict[str, D.RawTable], typed: dict[str, pd.DataFrame]) -> lis
                                  f"POSFL must be Y exactly when AVAL >= {thr:g}"))
 
     probs += _disposition(adsl, adqs, fname)
+    if minimum:
+        probs += _estimable(adsl, adqs, fname)
+    return probs
+
+
+def _estimable(adsl: pd.DataFrame, adqs: pd.DataFrame | None, fname: dict) -> list[Problem]:
+    """The minimum data for every analysis to be estimable (``minimum_data``): enough
+    randomised, treated and per-protocol subjects in each arm, and enough ITT subjects with
+    the primary parameters at the primary visit. Below that the models cannot be fitted."""
+    probs: list[Problem] = []
+    need = D.dictionary().get("minimum_data", {})
+    if not {"TRT01P", "TRT01A", "SAFFL", "PPROTFL", "USUBJID"} <= set(adsl.columns):
+        return probs
+    f = fname["adsl"]
+    arms = D.arms()
+    n_rand = adsl["TRT01P"].value_counts()
+    for arm in arms:
+        rows = np.flatnonzero(adsl["TRT01P"] == arm)
+        n, lo = int(n_rand.get(arm, 0)), int(need.get("randomised_per_arm", 1))
+        if n < lo:
+            where = _rows(rows) if n else f"all {len(adsl)} rows"
+            found = ", ".join(f"{a!r} {int(k)}" for a, k in n_rand.items())
+            probs.append(Problem(f, "TRT01P", where, "arm-size",
+                                 f"{n} subject(s) randomised to {arm!r} (found {found}); the "
+                                 f"report compares the arms {list(arms)} and needs at least "
+                                 f"{lo} subjects in each"))
+    if any(p.rule == "arm-size" for p in probs):
+        return probs
+    checks = (("arm-treated", "SAFFL", "TRT01A", "treated_per_arm",
+               "treated (SAFFL Y, by actual arm TRT01A)"),
+              ("arm-per-protocol", "PPROTFL", "TRT01P", "per_protocol_per_arm",
+               "in the per-protocol population (PPROTFL Y)"))
+    for rule, flag, armcol, key, what in checks:
+        lo = int(need.get(key, 1))
+        for arm in arms:
+            n = int(((adsl[flag] == "Y") & (adsl[armcol] == arm)).sum())
+            if n < lo:
+                probs.append(Problem(f, flag, _rows(np.flatnonzero(adsl["TRT01P"] == arm)),
+                                     rule, f"{n} subject(s) of arm {arm!r} {what}; the "
+                                     f"analyses need at least {lo} per arm"))
+    visit = need.get("primary_visit")
+    params = need.get("primary_parameters", [])
+    if visit is None or adqs is None or adqs.empty or \
+            not {"USUBJID", "PARAMCD", "AVISITN", "AVAL"} <= set(adqs.columns):
+        return probs
+    lo = int(need.get("evaluable_per_arm", 1))
+    at = adqs[(adqs["AVISITN"] == visit) & adqs["AVAL"].notna()]
+    have = None
+    for param in params:
+        ids = set(at.loc[at["PARAMCD"] == param, "USUBJID"])
+        have = ids if have is None else have & ids
+    itt = adsl[adsl["ITTFL"] == "Y"] if "ITTFL" in adsl else adsl
+    label = D.visits().get(int(visit), visit)
+    for arm in arms:
+        ids = set(itt.loc[itt["TRT01P"] == arm, "USUBJID"]) & (have or set())
+        if len(ids) < lo:
+            rows = np.flatnonzero((adqs["AVISITN"] == visit) & adqs["USUBJID"].isin(
+                itt.loc[itt["TRT01P"] == arm, "USUBJID"]))
+            where = _rows(rows) if len(rows) else f"no row with AVISITN {visit}"
+            probs.append(Problem(fname["adqs"], "AVISITN", where, "primary-visit",
+                                 f"{len(ids)} subject(s) of arm {arm!r} evaluable at the primary "
+                                 f"visit ({label}: {' and '.join(params)} present); the primary "
+                                 f"analysis needs at least {lo} per arm"))
+    return probs
+
+
+def _dates(typed: dict[str, pd.DataFrame], fname: dict, cutoff, today: dt.date) -> list:
+    """Dates later than the data cut-off (``after-cutoff``) or than today (``future-date``)."""
+    probs: list[Problem] = []
+    for name, t in typed.items():
+        for col, cs in D.columns(name).items():
+            if cs["type"] != "date" or col not in t or t.empty:
+                continue
+            d = pd.to_datetime(t[col], errors="coerce")
+            future = d > pd.Timestamp(today)
+            if future.any():
+                probs.append(Problem(fname[name], col, _rows(np.flatnonzero(future)),
+                                     "future-date", f"date(s) {_examples(d[future].dt.date)} "
+                                     f"later than today ({today.isoformat()})"))
+            if cutoff is not None:
+                late = (d > pd.Timestamp(cutoff)) & ~future
+                if late.any():
+                    probs.append(Problem(fname[name], col, _rows(np.flatnonzero(late)),
+                                         "after-cutoff", f"date(s) {_examples(d[late].dt.date)} "
+                                         f"later than the data cut-off {cutoff.isoformat()} "
+                                         "(cutoff in dataset.yaml)"))
     return probs
 
 
@@ -322,7 +433,7 @@ def validate_tables(tables: dict[str, D.RawTable], folder: str | Path | None = N
     return _validate(tables, folder)[1]
 
 
-def _validate(tables, folder):
+def _validate(tables, folder, meta=None, today=None, minimum=True):
     probs: list[Problem] = []
     if folder is not None:
         for name, paths in D.dataset_files(folder).items():
@@ -337,43 +448,166 @@ def _validate(tables, folder):
                                  f"required dataset {name} not found"))
     typed = {}
     for name, raw in tables.items():
+        if raw.frame.empty and not D.dictionary()["datasets"][name].get("may_be_empty"):
+            probs.append(Problem(raw.file, "", "", "empty-dataset",
+                                 "the dataset is empty (header only)"))
         p, typed[name] = _check_table(raw)
         probs += p
-    probs += _cross(tables, typed)
+    probs += _cross(tables, typed, minimum)
+    meta = meta or {}
+    cutoff = meta.get("cutoff")
+    cutoff = cutoff if isinstance(cutoff, dt.date) else None
+    fname = {n: t.file for n, t in tables.items()}
+    probs += _dates(typed, fname, cutoff, today or dt.date.today())
+    n_decl = meta.get("n_randomised")
+    if isinstance(n_decl, int) and "adsl" in typed and n_decl != len(typed["adsl"]):
+        probs.append(Problem("dataset.yaml", "n_randomised", "", "dataset-yaml",
+                             f"n_randomised is {n_decl} but {fname['adsl']} has "
+                             f"{len(typed['adsl'])} rows"))
     return typed, probs
 
 
-def validate_and_type(folder: str | Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
-    """Read and validate a folder; returns the typed tables (bad cells missing) and problems."""
+def validate_and_type(folder: str | Path, today: dt.date | None = None, minimum: bool = True
+                      ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Read and validate a folder; returns the typed tables (bad cells missing) and problems.
+
+    ``today`` (default: the current date) is the limit of the ``future-date`` rule;
+    ``minimum=False`` skips the minimum-data rules (for the contract's tiny test fixtures).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return {}, [Problem(str(folder), "", "", "file-present", "not a folder of trial data")]
-    tables, probs, unreadable = {}, [], set()
+    meta, probs = metadata_problems(folder)
+    tables, unreadable = {}, set()
     for name, paths in D.dataset_files(folder).items():
         try:
             tables[name] = D.RawTable(name, paths[0], D.read_file(paths[0]))
+        except D.FileProblem as exc:
+            probs.append(Problem(paths[0].name, exc.column,
+                                 f"line {exc.line}" if exc.line else "", exc.rule, exc.message))
+            unreadable.add(name)
         except Exception as exc:  # noqa: BLE001 - any reader failure is reported
             probs.append(Problem(paths[0].name, "", "", "readable", f"cannot read: {exc}"))
             unreadable.add(name)
-    typed, rest = _validate(tables, folder)
+    typed, rest = _validate(tables, folder, meta, today, minimum)
     rest = [p for p in rest if not (p.rule == "file-present"
                                     and any(p.file.startswith(n + ".") for n in unreadable))]
     return typed, probs + rest
 
 
-def check_folder(folder: str | Path) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+def metadata_problems(folder: str | Path) -> tuple[dict, list[Problem]]:
+    """``(metadata, problems)`` of the folder's ``dataset.yaml`` (``({}, [])`` when absent).
+
+    A YAML syntax error is reported with its line and column (``yaml-syntax``); keys and
+    types are checked with jsonschema against ``dataset_yaml_schema`` of the dictionary
+    (``dataset-yaml``), each problem naming the key and its line. ``cutoff`` is returned as a
+    :class:`datetime.date` when valid.
+    """
+    p = Path(folder) / "dataset.yaml"
+    if not p.exists():
+        return {}, []
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        return {}, [Problem(p.name, "", f"line {line}", "encoding",
+                            f"byte 0x{raw[err.start]:02X} at byte offset {err.start} is not "
+                            "UTF-8: re-save as UTF-8")]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        meta = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = "; ".join(x for x in (err.context, err.problem) if x)
+        return {}, [Problem(p.name, "", where, "yaml-syntax", f"invalid YAML: {what}")]
+    except yaml.YAMLError as err:
+        return {}, [Problem(p.name, "", "", "yaml-syntax", f"invalid YAML: {err}")]
+    if meta is None:
+        return {}, []
+    probs = _schema_problems(meta, node, p.name)
+    if not isinstance(meta, dict):
+        return {}, probs
+    meta = dict(meta)
+    if "cutoff" in meta and not any(q.column == "cutoff" for q in probs):
+        meta["cutoff"] = dt.date.fromisoformat(str(meta["cutoff"]))
+    elif "cutoff" in meta:
+        meta.pop("cutoff")
+    return meta, probs
+
+
+def _schema_problems(meta, node, file: str) -> list[Problem]:
+    """Key and type checks of ``dataset.yaml`` against ``dataset_yaml_schema`` (jsonschema)."""
+
+    def jsonable(v):
+        if isinstance(v, dict):
+            return {str(k): jsonable(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [jsonable(x) for x in v]
+        return v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v
+
+    schema = D.dictionary()["dataset_yaml_schema"]
+    known = schema["properties"]
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    probs = []
+    for err in sorted(validator.iter_errors(jsonable(meta)), key=lambda e: list(map(str, e.path))):
+        key = str(err.path[0]) if err.path else ""
+        if err.validator == "additionalProperties":
+            for extra in sorted(set(map(str, meta)) - set(known)):
+                probs.append(Problem(file, extra, _key_line(node, extra), "dataset-yaml",
+                                     f"unknown key {extra!r}; the known keys are "
+                                     f"{', '.join(known)}"))
+            continue
+        expect = known.get(key, {}).get("description")
+        msg = (f"{key} is {err.instance!r}, expected {expect}" if key and expect
+               else err.message)
+        probs.append(Problem(file, key, _key_line(node, key), "dataset-yaml", msg))
+    return probs
+
+
+def _key_line(node, key: str) -> str:
+    """``'line N'`` of a top-level key in the composed YAML document (or of the document)."""
+    if node is None:
+        return ""
+    if isinstance(node, yaml.MappingNode):
+        for k, _v in node.value:
+            if str(k.value) == key:
+                return f"line {k.start_mark.line + 1}"
+    return f"line {node.start_mark.line + 1}"
+
+
+def notes(folder: str | Path) -> list[str]:
+    """One line per file of a data format that holds no dataset of the contract (ignored)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    extra = [p.name for p in sorted(folder.iterdir())
+             if p.is_file() and p.suffix.lower() in D.FORMATS and p.stem.lower() not in D.DATASETS]
+    return [f"note: {name} is not a dataset of the data contract "
+            f"({', '.join(D.DATASETS)}); it is ignored" for name in extra]
+
+
+def check_folder(folder: str | Path, today: dt.date | None = None, minimum: bool = True
+                 ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Read and validate a data folder; returns the typed tables and every problem."""
-    return validate_and_type(folder)
+    return validate_and_type(folder, today, minimum)
 
 
-def validate_folder(folder: str | Path) -> list[Problem]:
-    """Every problem of a data folder (empty when clean)."""
-    return check_folder(folder)[1]
+def validate_folder(folder: str | Path, today: dt.date | None = None,
+                    minimum: bool = True) -> list[Problem]:
+    """Every problem of a data folder (empty when clean); arguments as
+    :func:`validate_and_type`."""
+    return check_folder(folder, today, minimum)[1]
 
 
 def main(path: str | Path) -> int:
-    """Print every problem of the folder and return 1, or a one-line OK summary and 0."""
+    """Print every problem of the folder and return 1, or a one-line OK summary and 0
+    (notes on ignored files are printed either way)."""
     tables, probs = check_folder(path)
+    for line in notes(path):
+        print(line)
     if probs:
         print(f"{path}: {len(probs)} problem(s)")
         for p in probs:

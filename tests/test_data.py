@@ -43,7 +43,7 @@ def test_dictionary_table_and_notes():
 
 
 def test_load_valid_fixture_types():
-    t = load_trial(VALID)
+    t = load_trial(VALID, minimum=False)
     assert isinstance(t, Trial)
     assert t.arms == ("BM-MSC", "Sham") and t.control_arm == "Sham"
     assert t.experimental_arms == ("BM-MSC",)
@@ -60,7 +60,7 @@ def test_synthetic_flag_from_dataset_yaml(tmp_path):
     d = tmp_path / "d"
     shutil.copytree(VALID, d)
     (d / "dataset.yaml").write_text("name: test\nsynthetic: true\n")
-    t = load_trial(d)
+    t = load_trial(d, minimum=False)
     assert t.synthetic is True and t.metadata["name"] == "test"
 
 
@@ -70,7 +70,7 @@ def test_not_a_folder(tmp_path):
 
 
 def _typed(folder):
-    t = load_trial(folder)
+    t = load_trial(folder, minimum=False)
     return {n: getattr(t, n) for n in DATASETS}
 
 
@@ -92,10 +92,10 @@ def test_parquet_and_xpt_read_like_csv(tmp_path):
 def test_xpt_version_8(tmp_path):
     d = tmp_path / "x"
     shutil.copytree(VALID, d)
-    ref = load_trial(VALID).adsl
+    ref = load_trial(VALID, minimum=False).adsl
     (d / "adsl.csv").unlink()
     pyreadstat.write_xport(ref, str(d / "adsl.xpt"), table_name="ADSL")
-    pd.testing.assert_frame_equal(load_trial(d).adsl, ref)
+    pd.testing.assert_frame_equal(load_trial(d, minimum=False).adsl, ref)
 
 
 def test_parse_column_sas_numeric_dates():

@@ -11,6 +11,7 @@ from analysis.data import DataError, load_trial
 from analysis.validation import main, validate_folder
 
 VALID = Path(__file__).parent / "fixtures" / "data" / "valid"
+SYNTHETIC = Path(__file__).resolve().parents[1] / "data" / "synthetic"
 
 
 def _copy(tmp_path) -> Path:
@@ -41,7 +42,7 @@ def _only(problems, rule):
 
 
 def test_valid_fixture_is_clean():
-    assert validate_folder(VALID) == []
+    assert validate_folder(VALID, minimum=False) == []
 
 
 def test_missing_file(tmp_path):
@@ -213,22 +214,24 @@ def test_all_problems_collected_and_raised(tmp_path, capsys):
     d = _copy(tmp_path)
     _edit(d, "adsl", 1, "AGE", "75")
     _edit(d, "adae", 2, "USUBJID", "RESPINE-09-999")
-    rules = {p.rule for p in validate_folder(d)}
+    rules = {p.rule for p in validate_folder(d, minimum=False)}
     assert rules == {"range", "known-subject"}
     with pytest.raises(DataError) as err:
-        load_trial(d)
+        load_trial(d, minimum=False)
     assert len(err.value.problems) == 2
     text = str(err.value)
     assert "adsl.csv, column AGE, row 1" in text and "adae.csv, column USUBJID, row 2" in text
     assert main(d) == 1
     out = capsys.readouterr().out
-    assert "2 problem(s)" in out and "[rule: range]" in out and "[rule: known-subject]" in out
+    # the command line also applies the minimum-data rules: 1 subject per arm is too few
+    assert "4 problem(s)" in out and "[rule: range]" in out and "[rule: known-subject]" in out
+    assert out.count("[rule: arm-size]") == 2
 
 
 def test_main_ok(capsys):
-    assert main(VALID) == 0
+    assert main(SYNTHETIC) == 0
     out = capsys.readouterr().out.strip()
-    assert out.count("\n") == 0 and "OK - 2 randomised subjects" in out
+    assert out.count("\n") == 0 and "OK - 114 randomised subjects" in out
 
 
 def test_many_rows_are_abbreviated(tmp_path):
