@@ -7,6 +7,16 @@ and each missing value is replaced by the observed value of one of the ``donors`
 cases whose prediction is closest (predictive mean matching, so imputations stay in range).
 :func:`rubin_pool` combines the per-imputation estimates by Rubin's rules.
 
+Why not statsmodels' ``MICEData``: its predictive mean matching is a different method. It
+predicts observed *and* missing cases from the same perturbed parameters (van Buuren's
+matching type 2; here type 1: observed cases at the least-squares fit, missing cases at the
+posterior draw), and its ``"gaussian"`` perturbation draws the coefficients from their
+sampling distribution at the estimated residual variance, where van Buuren's ``norm.draw``
+(used here) first draws the residual variance from its scaled inverse chi-square posterior;
+it also fails when fewer observed cases than donors exist. The donor search itself is the
+same sort-and-search idea (:func:`nearest_donors`). Rubin's rules are a few lines
+(statsmodels only applies them inside its own ``MICE`` fitting loop).
+
 Examples
 --------
 >>> r = rubin_pool([1.0, 2.0, 3.0], [1.0, 1.0, 1.0])
