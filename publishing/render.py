@@ -1,13 +1,19 @@
 """``python -m publishing render``: compute the results, render the book, publish atomically.
 
-1. The project (chapters, ``_quarto.yml``, bibliography...) is copied into a staging folder;
-   nothing in the working tree is written during a render.
-2. Pre-step: ``python -m analysis results --data DATA --out <staging>/out`` writes the results
+1. The output folder is locked (:func:`publishing.output.lock`): a second render of the same
+   folder stops at once with "another render of _output is running (pid N)".
+2. The project (chapters, ``_quarto.yml``, bibliography...) is copied into a staging folder
+   (``$TMPDIR/publishing-<pid>-*``, removed afterwards; one left by a killed render is removed by
+   the next); nothing in the working tree is written during a render.
+3. Pre-step: ``python -m analysis results --data DATA --out <staging>/out`` writes the results
    store, tables and figures; ``RESPINE_RESULTS`` points the chapter kernels at that store.
-3. The engine (Quarto >= 1.5 if on PATH, else the built-in one) renders into
-   ``<staging>/out``, with the page marks of :mod:`publishing.notice`.
-4. Only when everything succeeded, ``<staging>/out`` replaces the output folder. On failure the
-   previous output is untouched and the exit status is non-zero.
+4. The engine (Quarto >= 1.9 if on PATH, else the built-in one) renders into
+   ``<staging>/out``, with the page marks of :mod:`publishing.notice`. DOCX files are made
+   deterministic (:mod:`publishing.officezip`, dated ``$SOURCE_DATE_EPOCH``).
+5. Only when everything succeeded, ``<staging>/out`` becomes a new version of the output folder
+   and the output folder's symlink is switched to it in one rename
+   (:func:`publishing.output.publish`). On failure the previous report is unchanged, the exit
+   status is non-zero, and the message says so.
 
 Kernels get ``RESPINE_DATA`` (absolute), ``RESPINE_RESULTS`` and ``RESPINE_ENGINE`` (the engine
 and its versions, for the reproducibility appendix).
@@ -19,12 +25,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from publishing import book as bookmod
-from publishing import builtin, notice, quarto
+from publishing import builtin, notice, officezip, output, quarto
 from publishing.environment import scoped_environ
 
 IGNORE = shutil.ignore_patterns(".git", ".venv", "_output", "_build", ".quarto", "__pycache__",
@@ -58,27 +63,44 @@ def describe(engine: str, versions: dict[str, str]) -> str:
     return f"{engine} (" + ", ".join(f"{k} {v}" for k, v in versions.items()) + ")"
 
 
-def stage_project(project: Path, dest: Path) -> Path:
-    """Copy the book's sources (not outputs, data, tests, venv or git) into ``dest``."""
-    shutil.copytree(project, dest, ignore=IGNORE, symlinks=True)
-    return dest
+def stage_project(project: Path, dest: Path, exclude: tuple[str, ...] | list[str] = ()) -> Path:
+    """Copy the book's sources (not outputs, data, tests, venv or git, nor the names matching
+    ``exclude``) into ``dest``; the first failed write raises its :class:`OSError`."""
+    extra = shutil.ignore_patterns(*exclude)
+
+    def ignore(folder, names):
+        return set(IGNORE(folder, names)) | set(extra(folder, names))
+
+    return output.copy_tree(project, dest, ignore=ignore)
 
 
-def publish(staged: Path, final: Path) -> None:
-    """Replace ``final`` by ``staged`` (a rename where the filesystem allows)."""
-    final = final.resolve()
-    final.parent.mkdir(parents=True, exist_ok=True)
-    new = final.parent / f".{final.name}.new"
-    old = final.parent / f".{final.name}.old"
-    for p in (new, old):
-        if p.exists():
-            shutil.rmtree(p)
-    shutil.move(str(staged), new)
-    if final.exists():
-        final.rename(old)
-    new.rename(final)
-    if old.exists():
-        shutil.rmtree(old)
+def publish(staged: Path, final: Path, progress=print) -> Path:
+    """Make ``staged`` the report in ``final``: :func:`publishing.output.publish`."""
+    return output.publish(staged, final, progress)
+
+
+def out_path(project: Path, out: Path | str | None, output_dir: str) -> Path:
+    """The output folder, absolute but not resolved: ``_output`` stays the symlink."""
+    return Path(os.path.abspath(out)) if out else project / output_dir
+
+
+def _excluded(project: Path, final: Path) -> list[str]:
+    """The output folder's own names when it lies in the project (never staged)."""
+    return output.layout(final).names() if final.parent == project else []
+
+
+def as_failure(err: Exception, final: Path, staging: Path | None) -> Exception:
+    """The exception to raise for ``err``: one line for a full disk or an unwritable folder;
+    otherwise ``err`` with a note saying what the output folder holds now."""
+    if isinstance(err, output.OutputError):
+        return err
+    if output.is_write_failure(err):
+        return output.OutputError(output.describe(err, final))
+    if staging is not None and "No space left on device" in str(err):  # a child process
+        return output.OutputError(f"cannot write {staging}: disk full; {output.state(final)}")
+    now = output.state(final)
+    err.add_note(now[0].upper() + now[1:] + ".")
+    return err
 
 
 def run_results(project: Path, data: Path, out: Path) -> None:
@@ -95,13 +117,14 @@ def run_results(project: Path, data: Path, out: Path) -> None:
 def render(project: Path | str = ".", data: Path | str | None = None, engine: str = "auto",
            out: Path | str | None = None, results: bool = True, progress=print) -> list[Path]:
     """Render the book at ``project`` with ``data``; publish to ``out`` (default: the
-    project's output dir). Returns the published files; raises on failure."""
+    project's output dir). Returns the published files; raises on failure (the error's
+    message or note says what the output folder holds)."""
     t0 = time.perf_counter()
     project = Path(project).resolve()
     book = bookmod.load(project)
     data = Path(data or os.environ.get("RESPINE_DATA") or project / "data" / "synthetic")
     data = data if data.is_absolute() else (Path.cwd() / data)
-    final = Path(out).resolve() if out else project / book.output_dir
+    final = out_path(project, out, book.output_dir)
     name, exe, versions = choose_engine(engine)
     label = describe(name, versions)
     progress(f"Engine: {label}")
@@ -109,29 +132,65 @@ def render(project: Path | str = ".", data: Path | str | None = None, engine: st
     marks = notice.marks(data)
     if marks:
         progress("Page marks: " + " | ".join(marks))
+    epoch = officezip.source_date_epoch()
 
-    with tempfile.TemporaryDirectory(prefix="publishing-") as tmp, \
-            scoped_environ(("RESPINE_DATA", "RESPINE_RESULTS", "RESPINE_ENGINE")):
-        tmp = Path(tmp)
-        staged_out = tmp / "out"
-        staged_out.mkdir()
-        os.environ["RESPINE_DATA"] = str(data)
-        os.environ["RESPINE_ENGINE"] = label
-        if results:
-            progress("Computing results (python -m analysis results)")
-            run_results(project, data, staged_out)
-            os.environ["RESPINE_RESULTS"] = str(staged_out / "results.csv")
-        staged = stage_project(project, tmp / "project")
-        sbook = bookmod.load(staged)
-        assets = notice.write_assets(marks, tmp / "assets")
-        progress(f"Rendering {len(sbook.chapters)} chapters")
-        if name == "quarto":
-            files = quarto.render(exe, staged, staged_out, assets, progress)
-        else:
-            files = builtin.render(sbook, staged_out, tmp / "work", assets, progress)
-        publish(staged_out, final)
+    tmp = None
+    try:
+        with output.lock(final), output.staging("publishing-") as tmp, \
+                scoped_environ(("RESPINE_DATA", "RESPINE_RESULTS", "RESPINE_ENGINE",
+                                "SOURCE_DATE_EPOCH")):
+            staged_out = tmp / "out"
+            staged_out.mkdir()
+            os.environ["RESPINE_DATA"] = str(data)
+            os.environ["RESPINE_ENGINE"] = label
+            os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # pandoc and typst date their files
+            if results:
+                progress("Computing results (python -m analysis results)")
+                run_results(project, data, staged_out)
+                os.environ["RESPINE_RESULTS"] = str(staged_out / "results.csv")
+            output.fault("after-results")
+            staged = stage_project(project, tmp / "project", _excluded(project, final))
+            sbook = bookmod.load(staged)
+            assets = notice.write_assets(marks, tmp / "assets")
+            progress(f"Rendering {len(sbook.chapters)} chapters")
+            if name == "quarto":
+                files = quarto.render(exe, staged, staged_out, assets, progress)
+            else:
+                files = builtin.render(sbook, staged_out, tmp / "work", assets, progress)
+            output.fault("after-engine")
+            for docx in sorted(staged_out.rglob("*.docx")):
+                officezip.normalise(docx, epoch)
+            publish(staged_out, final, progress)
+    except Exception as err:
+        failure = as_failure(err, final, tmp)
+        if failure is err:
+            raise
+        raise failure from None
     published = [final / f.name for f in files]
     progress(f"Published to {final} in {time.perf_counter() - t0:.1f} s:")
     for f in published:
         progress(f"  {f}")
     return published
+
+
+def results_only(project: Path | str = ".", data: Path | str | None = None,
+                 out: Path | str | None = None, progress=print) -> Path:
+    """``make results``: the results store, tables and figures, published into ``out`` (the
+    project's output folder by default) as a new complete version, like a render."""
+    project = Path(project).resolve()
+    data = Path(data or os.environ.get("RESPINE_DATA") or project / "data" / "synthetic")
+    data = data if data.is_absolute() else (Path.cwd() / data)
+    final = out_path(project, out, bookmod.load(project).output_dir)
+    tmp = None
+    try:
+        with output.lock(final), output.staging("publishing-") as tmp:
+            staged_out = tmp / "out"
+            staged_out.mkdir()
+            run_results(project, data, staged_out)
+            publish(staged_out, final, progress)
+    except Exception as err:
+        failure = as_failure(err, final, tmp)
+        if failure is err:
+            raise
+        raise failure from None
+    return final

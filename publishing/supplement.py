@@ -14,20 +14,19 @@ mode); ``<out>`` defaults to the project's output folder (``_output``):
   versions (from ``requirements.lock``), git commit and whether the tree was clean, engine;
 - ``README.md`` for the editor.
 
-Everything is built in a temporary folder and published only when complete. Same inputs give
+Everything is built in a temporary folder and published only when complete, as a new version
+of the output folder (a copy of the report there plus the supplement, switched in one rename:
+:mod:`publishing.output`); the output folder is locked meanwhile. Same inputs give
 the same bytes: sorted zip entries, fixed timestamps (``$SOURCE_DATE_EPOCH``, default
 :data:`DEFAULT_EPOCH`), no clock or absolute path in any file.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import re
 import shutil
 import subprocess
-import tempfile
 import time
 import zipfile
 from datetime import UTC, datetime
@@ -35,19 +34,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from publishing import output
 from publishing import provenance as prov
 from publishing.environment import scoped_environ
+from publishing.officezip import DEFAULT_EPOCH, source_date_epoch  # noqa: F401 (re-exported)
+from publishing.officezip import normalise as normalise_office
 
-DEFAULT_EPOCH = 1704067200  # 2024-01-01T00:00:00Z, when SOURCE_DATE_EPOCH is not set
 NAME = "respine-supplement"
-
-
-def source_date_epoch(env: dict | None = None) -> int:
-    """``$SOURCE_DATE_EPOCH`` as an int (clamped to 1980, the zip format's first year)."""
-    env = os.environ if env is None else env
-    raw = str(env.get("SOURCE_DATE_EPOCH", "")).strip()
-    epoch = int(raw) if raw.isdigit() else DEFAULT_EPOCH
-    return max(epoch, 315532800)
 
 
 def iso_date(epoch: int) -> str:
@@ -78,28 +71,6 @@ def write_zip(folder: Path, dest: Path, epoch: int, prefix: str = "") -> Path:
             info.create_system = 3
             zf.writestr(info, p.read_bytes(), compresslevel=9)
     return dest
-
-
-_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
-
-
-def normalise_office(path: Path, epoch: int) -> Path:
-    """Rewrite an OOXML file (XLSX, DOCX) with fixed entry times and document dates."""
-    stamp = datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with zipfile.ZipFile(path) as zf:
-        entries = [(i.filename, zf.read(i.filename)) for i in zf.infolist()]
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in entries:
-            if name == "docProps/core.xml":
-                data = _CORE_DATES.sub(rb"\g<1>" + stamp.encode() + rb"\g<3>", data)
-            info = zipfile.ZipInfo(name, _zip_time(epoch))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o100644 << 16
-            info.create_system = 3
-            zf.writestr(info, data, compresslevel=9)
-    path.write_bytes(buf.getvalue())
-    return path
 
 
 def write_table(df, stem: Path, epoch: int) -> list[Path]:
@@ -269,10 +240,25 @@ def _analysis_outputs(trial, stage: Path, epoch: int, project: Path, blinded: bo
     return len(store), columns
 
 
+def _next_version(current: Path, stage: Path, zpath: Path, dest: Path) -> Path:
+    """``dest``: a copy of the report in ``current`` (if any) without its old supplement,
+    with ``stage`` as ``supplement/`` and the zip ``zpath`` beside it."""
+    if current.is_dir():
+        output.copy_tree(current.resolve(), dest, ignore=shutil.ignore_patterns(
+            "supplement", f"{NAME}*.zip"))
+    else:
+        dest.mkdir(parents=True)
+    shutil.move(str(stage), dest / "supplement")
+    shutil.move(str(zpath), dest / zpath.name)
+    return dest
+
+
 def build(project: Path | str = ".", data: Path | str | None = None, engine: str = "auto",
           out: Path | str | None = None, progress=print) -> Path:
     """Build the supplement of ``project`` from ``data``; publish into ``out`` (default: the
-    project's output folder). Returns the zip's path; raises on failure."""
+    project's output folder) as a new version: the report there plus ``supplement/`` and the
+    zip. Returns the zip's path; raises on failure (the message or note says what ``out``
+    holds)."""
     from analysis import blinding
     from publishing import book as bookmod
     from publishing import render as rendermod
@@ -281,7 +267,7 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
     project = Path(project).resolve()
     data = Path(data or os.environ.get("RESPINE_DATA") or project / "data" / "synthetic")
     data = (data if data.is_absolute() else Path.cwd() / data).resolve()
-    final = Path(out).resolve() if out else project / bookmod.load(project).output_dir
+    final = rendermod.out_path(project, out, bookmod.load(project).output_dir)
     blinded = blinding.is_blinded()
     blinding.check()  # refuse now, with the clear message, if blinded without a key
     epoch = source_date_epoch()
@@ -291,37 +277,41 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
              + (", BLINDED" if blinded else "") + f", date {iso_date(epoch)}")
 
     keys = ("RESPINE_DATA", "RESPINE_RESULTS", "RESPINE_PROJECT", "SOURCE_DATE_EPOCH")
-    with tempfile.TemporaryDirectory(prefix="supplement-") as tmp:
-        tmp = Path(tmp)
-        stage = tmp / "supplement"
-        stage.mkdir()
-        with scoped_environ(keys):
-            progress("Computing results, tables and figures")
-            trial = blinding.load(data)
-            n_stats, columns = _analysis_outputs(trial, stage, epoch, project, blinded,
-                                                 progress)
-            os.environ.update({"RESPINE_DATA": str(data), "RESPINE_PROJECT": str(project),
-                               "RESPINE_RESULTS": str(stage / "results" / "results.csv"),
-                               "SOURCE_DATE_EPOCH": str(epoch)})
-            progress("Rendering the supplementary document")
-            files = rendermod.render(project / "supplement", data, engine, tmp / "doc",
-                                     results=False, progress=lambda m: progress("  " + m))
-            for f in files:
-                if f.suffix in (".pdf", ".docx"):
-                    shutil.copyfile(f, stage / f"{NAME}{f.suffix}")
-                    if f.suffix == ".docx":
-                        normalise_office(stage / f"{NAME}.docx", epoch)
-        (stage / "README.md").write_text(
-            readme(stage, data, epoch, blinded, bool(trial.synthetic), n_stats, columns),
-            encoding="utf-8")
-        text = json.dumps(manifest(stage, data, project, label, epoch, blinded), indent=1)
-        (stage / "manifest.json").write_text(text + "\n", encoding="utf-8")
-        zpath = write_zip(stage, tmp / zip_name(blinded), epoch, prefix=f"{NAME}/")
-        final.mkdir(parents=True, exist_ok=True)
-        rendermod.publish(stage, final / "supplement")
-        target = final / zip_name(blinded)
-        target.unlink(missing_ok=True)
-        shutil.move(str(zpath), target)
+    tmp = None
+    try:
+        with output.lock(final), output.staging("supplement-") as tmp:
+            stage = tmp / "supplement"
+            stage.mkdir()
+            with scoped_environ(keys):
+                progress("Computing results, tables and figures")
+                trial = blinding.load(data)
+                n_stats, columns = _analysis_outputs(trial, stage, epoch, project, blinded,
+                                                     progress)
+                os.environ.update({"RESPINE_DATA": str(data), "RESPINE_PROJECT": str(project),
+                                   "RESPINE_RESULTS": str(stage / "results" / "results.csv"),
+                                   "SOURCE_DATE_EPOCH": str(epoch)})
+                progress("Rendering the supplementary document")
+                files = rendermod.render(project / "supplement", data, engine, tmp / "doc",
+                                         results=False, progress=lambda m: progress("  " + m))
+                for f in files:
+                    if f.suffix in (".pdf", ".docx"):
+                        shutil.copyfile(f, stage / f"{NAME}{f.suffix}")
+                        if f.suffix == ".docx":
+                            normalise_office(stage / f"{NAME}.docx", epoch)
+            (stage / "README.md").write_text(
+                readme(stage, data, epoch, blinded, bool(trial.synthetic), n_stats, columns),
+                encoding="utf-8")
+            text = json.dumps(manifest(stage, data, project, label, epoch, blinded), indent=1)
+            (stage / "manifest.json").write_text(text + "\n", encoding="utf-8")
+            zpath = write_zip(stage, tmp / zip_name(blinded), epoch, prefix=f"{NAME}/")
+            nxt = _next_version(final, stage, zpath, tmp / "next")
+            rendermod.publish(nxt, final, progress)
+    except Exception as err:
+        failure = rendermod.as_failure(err, final, tmp)
+        if failure is err:
+            raise
+        raise failure from None
+    target = final / zip_name(blinded)
     progress(f"Supplement published to {final / 'supplement'} and {target} "
              f"in {time.perf_counter() - t0:.1f} s")
     return target

@@ -1,7 +1,9 @@
 """``python -m publishing verify``: rebuild from scratch in a temporary folder, compare hashes.
 
 The report (results pre-step, chapters, every format) is rendered again into a temporary output
-folder, and the supplement too when the current output has one. The data-derived files
+folder, and the supplement too when the current output has one. The current output is read
+under its lock (:func:`publishing.output.lock`), so no render switches it meanwhile; the
+rebuild never writes to it. The data-derived files
 (:data:`PATTERNS`: results store, table CSVs, figure SVGs, the supplement zip) are compared by
 SHA-256 with those of the current output folder; each is printed as identical or different,
 and any difference (or a file present on one side only) gives a non-zero exit status.
@@ -10,7 +12,6 @@ and any difference (or a file present on one side only) gives a non-zero exit st
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,16 +79,19 @@ def verify(project: Path | str = ".", data=None, engine: str = "auto",
            out: Path | str | None = None, progress=print) -> list[Comparison]:
     """Rebuild in a temporary folder and compare with the current output (``out``)."""
     from publishing import book as bookmod
+    from publishing import output
+    from publishing.render import out_path
 
     project = Path(project).resolve()
-    current = Path(out).resolve() if out else project / bookmod.load(project).output_dir
-    if not (current / "results.csv").exists():
-        raise FileNotFoundError(f"no current output in {current}: run `make report` first")
-    before = collect(current)
-    with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
+    current = out_path(project, out, bookmod.load(project).output_dir)
+    with output.lock(current):  # no render switches the folder while it is read
+        if not (current / "results.csv").exists():
+            raise FileNotFoundError(f"no current output in {current}: run `make report` first")
+        before = collect(current)
+        supplement = has_supplement(current)
+    with output.staging("verify-") as tmp:
         progress(f"Rebuilding from scratch in a temporary folder (current: {current})")
-        fresh = rebuild(project, data, engine, Path(tmp) / "out", has_supplement(current),
-                        progress)
+        fresh = rebuild(project, data, engine, tmp / "out", supplement, progress)
         after = collect(fresh)
     return compare(before, after)
 

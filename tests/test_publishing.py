@@ -238,7 +238,10 @@ def test_publish_replaces_the_previous_output_whole(tmp_path):
     (staged / "new.txt").write_text("new")
     publish(staged, final)
     assert [p.name for p in final.iterdir()] == ["new.txt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["final"]
+    # final is now a symlink to the one version kept (publishing.output; tests/test_output.py)
+    assert final.is_symlink() and [p.name for p in (tmp_path / ".final.versions").iterdir()] \
+        == [final.resolve().name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".final.versions", "final"]
 
 
 # --- notice ----------------------------------------------------------------------------------
@@ -293,7 +296,7 @@ def test_locked_versions_and_mismatch(tmp_path, monkeypatch):
     assert df["Installed"][1] == "not installed"
     monkeypatch.setattr(provenance, "package_versions", lambda: df)
     assert provenance.lock_sentence() == ("**These packages differ from `requirements.lock`: "
-                                          "pyyaml, surely-not-installed-pkg.**")
+                                          "pyyaml, surely\\-not\\-installed\\-pkg.**")
 
 
 def test_describe_dataset(tmp_path):
@@ -316,4 +319,6 @@ def test_fixture_csl_is_the_project_csl():
 
 def test_no_staging_left_in_tmp_after_fixture_render(rendered):
     out, _ = rendered
-    assert not list(out.parent.glob(f".{out.name}.*"))
+    # only the versions folder, holding the one version that `out` points at
+    assert [p.name for p in out.parent.glob(f".{out.name}.*")] == [f".{out.name}.versions"]
+    assert list(out.parent.glob(f".{out.name}.versions/*")) == [out.resolve()]
