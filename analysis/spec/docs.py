@@ -24,8 +24,8 @@ python -m analysis.spec check trials/<name>/trial.yaml [--data DIR]
 ```
 
 Every problem is reported as `file:line: key.path: message [rule]` and the command exits 1.
-Examples: `trials/respine/trial.yaml` (synthetic data), `trials/btheb/trial.yaml` (a public
-trial), `tests/fixtures/three_arm/trial.yaml` (three arms).
+Examples: every `trials/*/trial.yaml` (one with synthetic data, one public trial) and
+`tests/fixtures/three_arm/trial.yaml` (three arms).
 
 The data contract follows from the specification and CDISC ADaM conventions
 (`analysis/spec/contract.py`): ADSL (one row per subject: subject, arm, population flags,
