@@ -29,9 +29,9 @@ $(STAMP): requirements.lock
 report: $(STAMP)
 	$(BIN)/python -m publishing render --engine $(ENGINE) --data "$(DATA)"
 
-## results: compute the results store only (_output/results.csv and .json)
+## results: compute the results store, tables and figures only; they replace _output/ whole
 results: $(STAMP)
-	$(BIN)/python -m analysis results --data "$(DATA)" --out _output
+	$(BIN)/python -m publishing results --data "$(DATA)"
 
 ## validate: check a data folder against the data contract and report every problem
 validate: $(STAMP)
@@ -65,4 +65,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf _output _build .cache
+	rm -rf _output ._output.* _build .cache

@@ -188,6 +188,7 @@ def results_only(project: Path | str = ".", data: Path | str | None = None,
             staged_out.mkdir()
             run_results(project, data, staged_out)
             publish(staged_out, final, progress)
+        progress(f"Published to {final}")
     except Exception as err:
         failure = as_failure(err, final, tmp)
         if failure is err:
