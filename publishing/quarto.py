@@ -1,8 +1,13 @@
 """The Quarto engine: ``quarto render`` on a staged copy of the project.
 
 The staged ``_quarto.yml`` gets the per-render page marks (HTML ``include-before-body``,
-Typst ``include-in-header``, DOCX ``reference-doc``); ``QUARTO_PYTHON`` points at this Python
-(the project's venv) so Quarto's Jupyter kernels see the same packages.
+Typst ``include-in-header``, DOCX ``reference-doc``) and the settings a book needs to render
+offline under Quarto 1.10 (:func:`stage_config`); ``QUARTO_PYTHON`` points at this Python (the
+project's venv) so Quarto's Jupyter kernels see the same packages. After the render, the HTML
+is checked for anything it would fetch from the network (:func:`offline_problems`).
+
+Supported Quarto: :data:`SUPPORTED` (tested with :data:`TESTED`); an older Quarto is not used
+by ``--engine auto`` and refused by ``--engine quarto``.
 """
 
 from __future__ import annotations
@@ -16,9 +21,18 @@ from pathlib import Path
 
 import yaml
 
-# Typst output for book projects arrived in Quarto 1.9 (quarto-cli PR #13950); the book
-# renders to Typst, so older Quarto falls back to the built-in engine.
-MINIMUM = (1, 9)
+# Typst output for book projects arrived in Quarto 1.9 (quarto-cli PR #13950), but the oldest
+# release this project was rendered and tested with is 1.10.18 (the offline build in
+# ../shared/quarto); older Quarto falls back to the built-in engine.
+MINIMUM = (1, 10)
+TESTED = "1.10.18"
+SUPPORTED = f">= {'.'.join(map(str, MINIMUM))}"
+
+# Options of the ``html`` format that break a book under Quarto 1.10: with ``embed-resources``
+# Quarto deletes the chapters' figure folders before it compiles the Typst PDF.
+DROPPED_HTML_OPTIONS = ("embed-resources", "self-contained")
+# Math in HTML without a CDN (MathJax and KaTeX load from one): the browser's own MathML.
+OFFLINE_MATH = "mathml"
 
 
 def find() -> str | None:
@@ -35,16 +49,38 @@ def version(exe: str) -> tuple[int, ...]:
     return tuple(int(x) for x in m.group(1).split("."))
 
 
-def usable() -> tuple[str, tuple[int, ...]] | None:
-    """``(path, version)`` of a Quarto >= :data:`MINIMUM` on PATH, else None."""
+def found() -> tuple[str, tuple[int, ...]] | None:
+    """``(path, version)`` of the ``quarto`` on PATH, whatever its version; None when there is
+    none or its version cannot be read."""
     exe = find()
     if not exe:
         return None
     try:
-        v = version(exe)
+        return exe, version(exe)
     except (OSError, subprocess.CalledProcessError, RuntimeError):
         return None
-    return (exe, v) if v[:2] >= MINIMUM else None
+
+
+def supported(v: tuple[int, ...]) -> bool:
+    """True for a Quarto version in :data:`SUPPORTED`.
+
+    >>> supported((1, 10, 18)), supported((1, 11)), supported((1, 9, 36)), supported((2, 0))
+    (True, True, False, True)
+    """
+    return tuple(v[:2]) >= MINIMUM
+
+
+def usable() -> tuple[str, tuple[int, ...]] | None:
+    """``(path, version)`` of a Quarto >= :data:`MINIMUM` on PATH, else None."""
+    hit = found()
+    return hit if hit and supported(hit[1]) else None
+
+
+def too_old(exe: str, v: tuple[int, ...]) -> str:
+    """The one line that says why the Quarto at ``exe`` is not used."""
+    return (f"Quarto {'.'.join(map(str, v))} at {exe} is older than "
+            f"{'.'.join(map(str, MINIMUM))} (supported: Quarto {SUPPORTED}, tested with "
+            f"{TESTED})")
 
 
 def bundled_versions(exe: str) -> dict[str, str]:
@@ -67,8 +103,13 @@ def _add(fmt: dict, key: str, value: str) -> None:
     fmt[key] = ([*old] if isinstance(old, list) else [old] if old else []) + [value]
 
 
-def stage_config(project: Path, assets: dict[str, Path]) -> dict:
-    """Rewrite ``project/_quarto.yml`` with the page marks; returns the new config."""
+def stage_config(project: Path, assets: dict[str, Path], progress=None) -> dict:
+    """Rewrite ``project/_quarto.yml`` with the page marks and the offline HTML settings;
+    returns the new config.
+
+    In the ``html`` format, :data:`DROPPED_HTML_OPTIONS` are removed (said through
+    ``progress``) and ``html-math-method`` defaults to :data:`OFFLINE_MATH`.
+    """
     path = project / "_quarto.yml"
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     formats = config.get("format") or {}
@@ -80,8 +121,16 @@ def stage_config(project: Path, assets: dict[str, Path]) -> dict:
     for name in ("html", "typst", "docx"):
         if name in formats and not isinstance(formats[name], dict):
             formats[name] = {}
-    if "html" in formats and assets["html"].read_text(encoding="utf-8").strip():
-        _add(formats["html"], "include-before-body", str(assets["html"]))
+    if "html" in formats:
+        html = formats["html"]
+        for key in DROPPED_HTML_OPTIONS:
+            if html.pop(key, None) is not None and progress:
+                progress(f"  html: {key} ignored (Quarto deletes the chapters' figures "
+                         "before the Typst PDF is compiled); the HTML site keeps its files "
+                         "locally instead")
+        html.setdefault("html-math-method", OFFLINE_MATH)
+        if assets["html"].read_text(encoding="utf-8").strip():
+            _add(html, "include-before-body", str(assets["html"]))
     if "typst" in formats and assets["typst"].read_text(encoding="utf-8").strip():
         _add(formats["typst"], "include-in-header", str(assets["typst"]))
     if "docx" in formats:
@@ -90,10 +139,68 @@ def stage_config(project: Path, assets: dict[str, Path]) -> dict:
     return config
 
 
+# The loaders Quarto puts in the head of a page with any ``text/html`` cell output (for
+# JavaScript widgets such as plotly or itables), fetched from a CDN: require.js, jQuery and
+# the ``define('jquery')`` shim. Plain HTML output (a pandas table) works without them.
+_WIDGET_LOADERS = re.compile(
+    r'[ \t]*<script src="https://cdn\.jsdelivr\.net/npm/(?:requirejs|jquery)@[^"]*"[^>]*>'
+    r'</script>\n?'
+    r'|[ \t]*<script type="application/javascript">define\(\'jquery\', \[\],\s*'
+    r'function\(\) \{return window\.jQuery;\}\)</script>\n?')
+
+# What a browser fetches by itself: ``src`` of scripts, images, frames and media, ``href``
+# of ``<link>`` (style sheets, fonts, icons) and ``url(...)``/``@import`` in CSS, when the
+# address is remote (``http://``, ``https://`` or ``//host``). Hyperlinks (``<a href>``) are
+# not fetched and are allowed.
+_REMOTE = re.compile(
+    r'<(?:script|img|iframe|source|audio|video|embed|input)\b[^>]*?\ssrc=["\']'
+    r'((?:https?:)?//[^"\']+)'
+    r'|<link\b[^>]*?\shref=["\']((?:https?:)?//[^"\']+)'
+    r'|url\(\s*["\']?((?:https?:)?//[^"\')\s]+)'
+    r'|@import\s+["\']((?:https?:)?//[^"\']+)', re.IGNORECASE)
+
+
+def strip_widget_loaders(text: str) -> tuple[str, int]:
+    """``text`` without Quarto's CDN widget loaders (:data:`_WIDGET_LOADERS`); and how many.
+
+    >>> page = ('<head>\\n<script src="https://cdn.jsdelivr.net/npm/requirejs@2.3.6/'
+    ...         'require.min.js" crossorigin="anonymous"></script>\\n</head>')
+    >>> strip_widget_loaders(page)
+    ('<head>\\n</head>', 1)
+    """
+    return _WIDGET_LOADERS.subn("", text)
+
+
+def remote_resources(text: str) -> list[str]:
+    """The remote addresses an HTML page or style sheet would fetch (:data:`_REMOTE`).
+
+    >>> remote_resources('<a href="https://doi.org/x">doi</a><img src="fig.png">')
+    []
+    >>> remote_resources('<script src="https://cdn.example/polyfill.js"></script>'
+    ...                  '<style>@import "//fonts.example/a.css";</style>')
+    ['https://cdn.example/polyfill.js', '//fonts.example/a.css']
+    """
+    return [next(g for g in m.groups() if g) for m in _REMOTE.finditer(text)]
+
+
+def make_offline(folder: Path) -> list[str]:
+    """Remove Quarto's widget loaders from every HTML page under ``folder``; return what any
+    page or style sheet would still fetch, as ``"<file>: <address>"`` lines."""
+    problems = []
+    for page in sorted(folder.rglob("*.html")):
+        text, n = strip_widget_loaders(page.read_text(encoding="utf-8"))
+        if n:
+            page.write_text(text, encoding="utf-8")
+    for f in sorted([*folder.rglob("*.html"), *folder.rglob("*.css")]):
+        for url in remote_resources(f.read_text(encoding="utf-8", errors="replace")):
+            problems.append(f"{f.relative_to(folder)}: {url}")
+    return problems
+
+
 def render(exe: str, project: Path, out_dir: Path, assets: dict[str, Path],
            progress=print) -> list[Path]:
     """Run ``quarto render`` on the staged ``project``; move its output into ``out_dir``."""
-    config = stage_config(project, assets)
+    config = stage_config(project, assets, progress)
     env = dict(os.environ, QUARTO_PYTHON=sys.executable)
     cmd = [exe, "render", str(project)]
     progress("  " + " ".join(cmd))
@@ -101,6 +208,10 @@ def render(exe: str, project: Path, out_dir: Path, assets: dict[str, Path],
     if proc.returncode != 0:
         raise RuntimeError(f"quarto render failed (exit {proc.returncode})")
     produced = project / str((config.get("project") or {}).get("output-dir", "_book"))
+    problems = make_offline(produced)
+    if problems:
+        raise RuntimeError("the HTML would fetch from the network (the report must work "
+                           "offline):\n  " + "\n  ".join(problems))
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for item in sorted(produced.iterdir()):

@@ -41,15 +41,28 @@ class RenderError(RuntimeError):
     """A render failed; the message says where."""
 
 
-def choose_engine(requested: str) -> tuple[str, str | None, dict[str, str]]:
-    """``(engine, quarto_exe, versions)`` for ``auto``, ``quarto`` or ``builtin``."""
+def choose_engine(requested: str, progress=None) -> tuple[str, str | None, dict[str, str]]:
+    """``(engine, quarto_exe, versions)`` for ``auto``, ``quarto`` or ``builtin``.
+
+    ``auto`` takes a Quarto in :data:`publishing.quarto.SUPPORTED` from PATH, else the built-in
+    engine; a Quarto that is too old gets one line through ``progress`` saying so. ``quarto``
+    with no Quarto, or one that is too old, is a :class:`RenderError`.
+    """
     if requested not in ("auto", "quarto", "builtin"):
         raise RenderError(f"unknown engine {requested!r} (auto, quarto or builtin)")
-    found = quarto.usable() if requested in ("auto", "quarto") else None
+    found = quarto.found() if requested in ("auto", "quarto") else None
+    if found and not quarto.supported(found[1]):
+        line = quarto.too_old(*found)
+        if requested == "quarto":
+            raise RenderError(f"--engine quarto: {line}")
+        if progress:
+            progress(f"{line}: using the built-in engine instead")
+        found = None
     if requested == "quarto" and not found:
         exe = quarto.find()
-        why = "not on PATH" if not exe else f"older than {'.'.join(map(str, quarto.MINIMUM))}"
-        raise RenderError(f"--engine quarto: Quarto is {why}")
+        why = f"{exe} does not report its version" if exe else "not on PATH"
+        raise RenderError(f"--engine quarto: Quarto is {why} (supported: Quarto "
+                          f"{quarto.SUPPORTED})")
     if found:
         exe, v = found
         versions = {"quarto": ".".join(map(str, v)), **quarto.bundled_versions(exe),
@@ -125,7 +138,7 @@ def render(project: Path | str = ".", data: Path | str | None = None, engine: st
     data = Path(data or os.environ.get("RESPINE_DATA") or project / "data" / "synthetic")
     data = data if data.is_absolute() else (Path.cwd() / data)
     final = out_path(project, out, book.output_dir)
-    name, exe, versions = choose_engine(engine)
+    name, exe, versions = choose_engine(engine, progress)
     label = describe(name, versions)
     progress(f"Engine: {label}")
     progress(f"Data: {data}")

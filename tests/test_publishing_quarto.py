@@ -1,4 +1,7 @@
-"""The Quarto path, with a fake ``quarto`` executable on PATH (Quarto is not installed here)."""
+"""Argument handling of the Quarto path, with a fake ``quarto`` executable on PATH.
+
+These tests check what is passed to Quarto and how its version is judged, not Quarto itself:
+real Quarto renders are tested in ``tests/test_quarto_real.py``."""
 
 from __future__ import annotations
 
@@ -36,8 +39,11 @@ log.write_text(json.dumps({{"argv": sys.argv[1:], "cwd": os.getcwd(), "config": 
                             "RESPINE_ENGINE": os.environ.get("RESPINE_ENGINE")}}))
 out = project / "_output"
 out.mkdir()
-for ext in ("html", "pdf", "docx"):
+for ext in ("html", "pdf"):
     (out / f"fixture.{{ext}}").write_text(ext)
+import zipfile
+with zipfile.ZipFile(out / "fixture.docx", "w") as z:  # a DOCX is a zip (it gets normalised)
+    z.writestr("word/document.xml", "<w:document/>")
 """
 
 
@@ -57,30 +63,42 @@ def fake_quarto(tmp_path, monkeypatch):
 
 
 def test_version_is_parsed(fake_quarto):
-    fake_quarto("1.9.20")
-    assert quarto.version(quarto.find()) == (1, 9, 20)
-    assert quarto.usable()[1] == (1, 9, 20)
+    fake_quarto("1.10.20")
+    assert quarto.version(quarto.find()) == (1, 10, 20)
+    assert quarto.usable()[1] == (1, 10, 20)
 
 
-def test_old_quarto_is_not_used(fake_quarto):
-    fake_quarto("1.8.26")
-    assert quarto.usable() is None
-    assert choose_engine("auto")[0] == "builtin"
-    with pytest.raises(RenderError, match="older than 1.9"):
+def test_old_quarto_is_not_used_and_says_so_in_one_line(fake_quarto):
+    fake_quarto("1.9.36")  # renders Typst books, but older than the tested range
+    assert quarto.found()[1] == (1, 9, 36) and quarto.usable() is None
+    lines = []
+    assert choose_engine("auto", lines.append)[0] == "builtin"
+    assert len(lines) == 1
+    assert lines[0].startswith("Quarto 1.9.36 at ") and "older than 1.10" in lines[0]
+    assert lines[0].endswith("using the built-in engine instead")
+    with pytest.raises(RenderError, match=r"--engine quarto: Quarto 1\.9\.36 .*older than "
+                                          r"1\.10 \(supported: Quarto >= 1\.10"):
         choose_engine("quarto")
 
 
+def test_engine_quarto_without_quarto_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RenderError, match="--engine quarto: Quarto is not on PATH"):
+        choose_engine("quarto")
+    assert choose_engine("auto")[0] == "builtin"
+
+
 def test_builtin_can_be_forced_with_quarto_present(fake_quarto):
-    fake_quarto("1.9.36")
+    fake_quarto("1.10.18")
     engine, _, versions = choose_engine("auto")
     assert engine == "quarto"
-    assert versions["quarto"] == "1.9.36" and versions["pandoc"] == "3.4"
+    assert versions["quarto"] == "1.10.18" and versions["pandoc"] == "3.4"
     assert versions["typst"] == "0.11.0"
     assert choose_engine("builtin")[0] == "builtin"
 
 
 def test_auto_renders_with_quarto_and_the_page_marks(fake_quarto, tmp_path, monkeypatch):
-    log = fake_quarto("1.9.20")
+    log = fake_quarto("1.10.18")
     monkeypatch.setenv("RESPINE_BLINDED", "1")
     out = tmp_path / "out"
     files = render(FIXTURE, FIXTURE / "data", "auto", out, results=False,
@@ -91,10 +109,13 @@ def test_auto_renders_with_quarto_and_the_page_marks(fake_quarto, tmp_path, monk
     assert staged != FIXTURE and (staged.name == "project")  # a staged copy, not the tree
     assert got["QUARTO_PYTHON"] == sys.executable
     assert got["RESPINE_DATA"] == str(FIXTURE / "data")
-    assert got["RESPINE_ENGINE"].startswith("quarto (quarto 1.9.20, pandoc 3.4, typst 0.11.0")
+    assert got["RESPINE_ENGINE"].startswith("quarto (quarto 1.10.18, pandoc 3.4, typst 0.11.0")
     config = yaml.safe_load(got["config"])
     html = config["format"]["html"]["include-before-body"]
     assert Path(html[0]).name == "notice.html"
+    # the fixture asks for embed-resources, which breaks Typst books under Quarto 1.10
+    assert "embed-resources" not in config["format"]["html"]
+    assert config["format"]["html"]["html-math-method"] == "mathml"  # no MathJax CDN
     assert Path(config["format"]["typst"]["include-in-header"][0]).name == "notice.typ"
     assert Path(config["format"]["docx"]["reference-doc"]).name == "reference.docx"
     assert config["book"]["chapters"] == yaml.safe_load(
@@ -117,3 +138,25 @@ def test_page_marks_only_for_the_formats_the_book_declares(tmp_path):
     assert set(config["format"]) == {"typst", "docx"}
     assert config["format"]["typst"] == {"toc": True, "include-in-header": [str(assets["typst"])]}
     assert config["format"]["docx"] == {"reference-doc": str(assets["docx"])}
+
+
+def test_html_is_made_offline_or_the_render_fails(tmp_path):
+    head = ('<script src="https://cdn.jsdelivr.net/npm/requirejs@2.3.6/require.min.js" '
+            'integrity="sha384-x" crossorigin="anonymous"></script>\n'
+            '<script src="https://cdn.jsdelivr.net/npm/jquery@3.5.1/dist/jquery.min.js" '
+            'crossorigin="anonymous" data-relocate-top="true"></script>\n'
+            '<script type="application/javascript">define(\'jquery\', [],function() '
+            '{return window.jQuery;})</script>\n')
+    (tmp_path / "chapters").mkdir()
+    page = tmp_path / "chapters" / "one.html"
+    page.write_text(f"<head>\n{head}<script src=\"../site_libs/quarto.js\"></script>\n</head>"
+                    '<body><a href="https://doi.org/10.1/x">doi</a></body>')
+    assert quarto.make_offline(tmp_path) == []
+    assert page.read_text() == ('<head>\n<script src="../site_libs/quarto.js"></script>\n'
+                                '</head><body><a href="https://doi.org/10.1/x">doi</a></body>')
+    (tmp_path / "index.html").write_text(
+        '<script src="https://cdnjs.cloudflare.com/polyfill/v3/polyfill.min.js"></script>')
+    (tmp_path / "site.css").write_text("body{background:url('//img.example/b.png')}")
+    assert quarto.make_offline(tmp_path) == [
+        "index.html: https://cdnjs.cloudflare.com/polyfill/v3/polyfill.min.js",
+        "site.css: //img.example/b.png"]
