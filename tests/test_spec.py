@@ -233,7 +233,7 @@ def test_cli_exit_codes(three, tmp_path):
     ok = subprocess.run([sys.executable, "-m", "analysis.spec", "check", str(path)],
                         cwd=ROOT, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    assert "OK (TRIO: 3 arms, 3 visits, 3 endpoints" in ok.stdout
+    assert "OK (TRIO: 3 arms, 3 visits, 4 endpoints" in ok.stdout
     bad = write(path, text.replace("paramcd: QOL", "paramcd: QOLX"))
     res = subprocess.run([sys.executable, "-m", "analysis.spec", "check", str(bad)],
                          cwd=ROOT, capture_output=True, text=True)
@@ -383,3 +383,48 @@ def test_schema_is_a_valid_draft_2020_12_schema():
     from jsonschema import Draft202012Validator
 
     Draft202012Validator.check_schema(schema())
+
+
+def test_adtte_endpoint_needs_cnsr_of_0_or_1(three):
+    path, text = three
+    c = contract(load_spec(path))
+    assert c["adtte"].role == "adtte"
+    assert c["adtte"].columns == ("USUBJID", "PARAMCD", "AVAL", "CNSR")
+    tte = path.parent / "data" / "adtte.csv"
+    tte.write_text(tte.read_text().replace(",41,0", ",41,2"))
+    probs = problems_of(path)
+    assert [(p.key, p.rule) for p in probs] == [("endpoints[3].dataset", "data: type")]
+    assert "adtte.csv column CNSR must be 0 or 1 (found 2)" in probs[0].message
+
+
+def test_sas_transport_folder_validates_without_renaming(tmp_path):
+    """A CDISC-style submission: one .xpt per dataset, upper-case names, numbers as numbers."""
+    import pyreadstat
+
+    spec = load_spec(THREE / "trial.yaml")
+    for name in ("adsl", "adqs", "adtte"):
+        df = pd.read_csv(THREE / "data" / f"{name}.csv", dtype=str, keep_default_na=False)
+        for col in ("AVISITN", "AVAL", "BASE", "CHG", "CNSR", "AGE"):
+            if col in df.columns:
+                df[col] = pd.to_numeric(df[col])
+        pyreadstat.write_xport(df, str(tmp_path / f"{name}.xpt"), table_name=name.upper())
+    assert check_data(spec, tmp_path) == []
+    (tmp_path / "adtte.xpt").rename(tmp_path / "ADTTE.XPT")  # file names are matched in lower case
+    assert check_data(spec, tmp_path) == []
+
+
+def test_repeated_endpoint_id(three):
+    path, text = three
+    bad = write(path, text.replace("  - id: qol\n", "  - id: score\n"))
+    probs = problems_of(bad)
+    assert [(p.key, p.rule, p.line) for p in probs] == [
+        ("endpoints[1].id", "endpoints: unique", line_of(text, "- id: qol")),
+        ("responder_rules.responder.condition.any[1].endpoint", "rules: endpoint",
+         line_of(text, "{endpoint: qol"))]  # qol is no longer declared
+    assert "repeats endpoints[0]" in probs[0].message
+
+
+def test_analysed_visits():
+    spec = load_spec(THREE / "trial.yaml")
+    assert spec.analysed_visits(spec.endpoint("score")) == (4, 8)
+    assert spec.analysed_visits(spec.endpoint("responder_w8")) == (8,)

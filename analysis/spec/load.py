@@ -253,8 +253,10 @@ def reference_problems(doc: Document, d: dict) -> list[SpecProblem]:
     rules = d.get("responder_rules") or {}
     for i, e in enumerate(d["endpoints"]):
         base = ("endpoints", i)
-        if list(eps).count(e["id"]) and [x["id"] for x in d["endpoints"]].index(e["id"]) != i:
-            add((*base, "id"), f"endpoint id {e['id']!r} is declared twice", "endpoints: unique")
+        first = [x["id"] for x in d["endpoints"]].index(e["id"])
+        if first != i:
+            add((*base, "id"), f"endpoint id {e['id']!r} repeats endpoints[{first}]",
+                "endpoints: unique")
         if e["population"] not in pops:
             add((*base, "population"), f"population {e['population']!r} is not declared in "
                                        f"populations ({', '.join(sorted(pops))})",
