@@ -1,4 +1,5 @@
-"""Mixed model for repeated measures (MMRM): unstructured covariance, REML, Satterthwaite df.
+"""Mixed model for repeated measures (MMRM): unstructured covariance, REML, Kenward-Roger or
+Satterthwaite df.
 
 Model. For subject ``i`` observed at the visits ``O_i`` (a subset of the ``T`` planned visits),
 ``y_i = X_i beta + e_i`` with ``e_i ~ N(0, Sigma[O_i, O_i])``, subjects independent and
@@ -15,13 +16,22 @@ optimised over its Cholesky factor by BFGS with the analytic gradient, then poli
 steps in the ``vech(Sigma)`` parametrisation. ``beta_hat`` is the generalised least-squares
 estimate and ``cov_beta = (X' W X)^-1``.
 
-Degrees of freedom. For a contrast ``c' beta`` the Satterthwaite approximation
-``df = 2 v^2 / (g' A g)`` is used, with ``v = c' cov_beta c``, ``g`` its analytic gradient with
-respect to ``vech(Sigma)`` and ``A`` the inverse of the observed REML information (minus the
-Hessian, by central differences of the analytic gradient). No Kenward-Roger adjustment of the
-standard errors is made. With complete, balanced data and the same covariates at every visit the
-estimates, standard errors, df (``n - k``) and p-values equal those of separate per-visit
-ANCOVAs (tested).
+Degrees of freedom. For a contrast ``c' beta`` two methods are offered (:data:`DF_METHODS`):
+
+* Satterthwaite: ``df = 2 v^2 / (g' A g)``, with ``v = c' cov_beta c``, ``g`` its analytic
+  gradient with respect to ``vech(Sigma)`` and ``A`` the inverse of the observed REML
+  information (minus the Hessian, by central differences of the analytic gradient); the
+  standard error is model-based.
+* Kenward-Roger (1997): the standard error comes from the adjusted covariance
+  ``Phi_A = Phi + 2 Phi [sum_hj A_hj (Q_hj - P_h Phi P_j)] Phi`` (``Phi = cov_beta``; the
+  second-derivative term vanishes because Sigma is linear in ``vech(Sigma)``, as in SAS
+  PROC MIXED ``DDFM=KR`` for ``TYPE=UN``), and the denominator df and F scale from Kenward and
+  Roger's moment matching. For a single contrast the df equal Satterthwaite's (same ``A``)
+  and the scale is 1. Checked against SAS PROC MIXED on R mmrm's ``fev_data`` (tested).
+
+With complete, balanced data and the same covariates at every visit the estimates, standard
+errors (both methods), df (``n - k``) and p-values equal those of separate per-visit ANCOVAs,
+and the Kenward-Roger F test of several visits is Hotelling's exact F (tested).
 
 Subjects are grouped by their pattern of observed visits and reduced to sufficient statistics
 (cross-products of X and y per pattern), so a likelihood evaluation costs the same
@@ -50,6 +60,11 @@ import pandas as pd
 from scipy import optimize, stats
 
 _LOG2PI = math.log(2.0 * math.pi)
+#: Degrees-of-freedom methods of :meth:`MMRM.contrast` (R mmrm's "Satterthwaite" and
+#: "Kenward-Roger"; SAS PROC MIXED DDFM=SATTERTHWAITE / DDFM=KR)
+DF_METHODS = ("kenward-roger", "satterthwaite")
+#: LS-means weightings of categorical covariates (emmeans ``weights=``; SAS LSMEANS is equal)
+LSMEANS_WEIGHTS = ("equal", "proportional")
 
 
 @dataclass
@@ -241,6 +256,7 @@ class MMRM:
         self.converged = bool(newton_ok and np.all(scale_g < 1e-4 * max(1.0, abs(ll)))
                               and np.all(np.linalg.eigvalsh(info) > 0))
         self.n_params = self.p + len(theta)
+        self._kr = self._cov_kr = None  # Kenward-Roger pieces, computed on demand
         self.fitted = True
         return self
 
@@ -291,20 +307,96 @@ class MMRM:
         return theta, H, ok
 
     # ---- inference ----------------------------------------------------------------------
-    def contrast(self, c, level: float = 0.95) -> dict:
-        """Estimate, SE, Satterthwaite df, t, two-sided p and CI for ``c' beta``."""
+    def contrast(self, c, level: float = 0.95, method: str = "satterthwaite") -> dict:
+        """Estimate, SE, df, t, two-sided p and CI for ``c' beta``.
+
+        ``method`` is ``"satterthwaite"`` (model-based SE ``sqrt(c' cov_beta c)``) or
+        ``"kenward-roger"`` (SE from the adjusted covariance :meth:`kenward_roger_cov`, df
+        of Kenward and Roger 1997).
+        """
         if not self.fitted:
             raise RuntimeError("call fit() first")
         c = np.asarray(c, dtype=float)
         est = float(c @ self.beta)
-        var = float(c @ self.cov_beta @ c)
-        df = self.satterthwaite_df(c)
+        if method == "satterthwaite":
+            var = float(c @ self.cov_beta @ c)
+            df = self.satterthwaite_df(c)
+        elif method == "kenward-roger":
+            var = float(c @ self.kenward_roger_cov() @ c)
+            df = self.kenward_roger_df(c[None, :])[0]
+        else:
+            raise ValueError(f"unknown df method {method!r}: use one of {DF_METHODS}")
         se = math.sqrt(var)
         t = est / se if se > 0 else math.nan
         p = float(2.0 * stats.t.sf(abs(t), df))
         q = float(stats.t.ppf(0.5 + level / 2.0, df))
         return {"estimate": est, "se": se, "df": df, "t": t, "p_value": p,
                 "lower": est - q * se, "upper": est + q * se}
+
+    def _kr_components(self):
+        """``P_h = X' dW/dtheta_h X`` and ``Q_hj = X' W S_h W S_j W X`` (Kenward-Roger 1997),
+        ``theta = vech(Sigma)``, ``S_h = dSigma/dtheta_h``, ``W`` the inverse covariance;
+        summed over patterns from their cross-product sums (cached)."""
+        if getattr(self, "_kr", None) is not None:
+            return self._kr
+        a_idx, b_idx = self._iu
+        k, p = len(a_idx), self.p
+        P = np.zeros((k, p, p))
+        Q = np.zeros((k, k, p, p))
+        for g in self._patterns:
+            pos = {int(v): i for i, v in enumerate(g.obs)}
+            s = self.sigma[np.ix_(g.obs, g.obs)]
+            w = np.linalg.inv(s)
+            M = np.zeros((k, len(g.obs), len(g.obs)))  # W S_h W
+            for h, (a, b) in enumerate(zip(a_idx, b_idx, strict=True)):
+                if a in pos and b in pos:
+                    ia, ib = pos[a], pos[b]
+                    M[h] = np.outer(w[:, ia], w[ib, :]) + (
+                        np.outer(w[:, ib], w[ia, :]) if ia != ib else 0.0)
+            P -= np.einsum("htu,tupq->hpq", M, g.XX)
+            N = np.einsum("htu,uv,jvw->hjtw", M, s, M)  # W S_h W S_j W
+            Q += np.einsum("hjtw,twpq->hjpq", N, g.XX)
+        self._kr = (P, Q)
+        return self._kr
+
+    def kenward_roger_cov(self) -> np.ndarray:
+        """Kenward-Roger adjusted covariance of ``beta``:
+        ``Phi + 2 Phi [sum_hj W_hj (Q_hj - P_h Phi P_j)] Phi`` with ``W`` the inverse observed
+        REML information of ``vech(Sigma)``. The unstructured covariance is linear in
+        ``vech(Sigma)``, so the second-derivative term ``R_hj`` is zero (as SAS PROC MIXED
+        ``DDFM=KR`` for ``TYPE=UN``).
+        """
+        if getattr(self, "_cov_kr", None) is None:
+            P, Q = self._kr_components()
+            phi, W = self.cov_beta, self.cov_theta
+            inner = np.einsum("hj,hjpq->pq", W, Q) - np.einsum("hj,hpr,rs,jsq->pq", W, P,
+                                                               phi, P)
+            adj = phi + 2.0 * phi @ inner @ phi
+            self._cov_kr = 0.5 * (adj + adj.T)
+        return self._cov_kr
+
+    def kenward_roger_df(self, L) -> tuple[float, float]:
+        """Kenward-Roger denominator df ``m`` and scale ``lambda`` of the F test of
+        ``L beta = 0`` (``L`` of shape ``(q, p)``); for ``q = 1``, ``lambda = 1`` and the t
+        test on the adjusted SE has ``m`` df."""
+        L = np.atleast_2d(np.asarray(L, dtype=float))
+        q = L.shape[0]
+        P, _ = self._kr_components()
+        phi, W = self.cov_beta, self.cov_theta
+        theta = L.T @ np.linalg.solve(L @ phi @ L.T, L)
+        F = np.einsum("pr,rs,hst,tu->hpu", theta, phi, P, phi)  # Theta Phi P_h Phi
+        tr = np.einsum("hpp->h", F)
+        a1 = float(tr @ W @ tr)
+        a2 = float(np.einsum("hj,hpq,jqp->", W, F, F))
+        b = (a1 + 6.0 * a2) / (2.0 * q)
+        g = ((q + 1) * a1 - (q + 4) * a2) / ((q + 2) * a2)
+        denom = 3.0 * q + 2.0 * (1.0 - g)
+        c1, c2, c3 = g / denom, (q - g) / denom, (q + 2.0 - g) / denom
+        e_star = 1.0 / (1.0 - a2 / q)
+        v_star = (2.0 / q) * (1.0 + c1 * b) / ((1.0 - c2 * b) ** 2 * (1.0 - c3 * b))
+        rho = v_star / (2.0 * e_star**2)
+        m = 4.0 + (q + 2.0) / (q * rho - 1.0)
+        return float(m), float(m / (e_star * (m - 2.0)))
 
     def satterthwaite_df(self, c) -> float:
         """Satterthwaite degrees of freedom of ``c' beta``."""
@@ -358,16 +450,36 @@ class MMRMFit:
 
 def fit_change_mmrm(data: pd.DataFrame, *, arms, control, response="CHG", baseline="BASE",
                     arm="TRT01P", visit="AVISITN", subject="USUBJID", covariates=("COUNTRY",),
-                    covariates_by_visit: bool = False, level: float = 0.95) -> MMRMFit:
+                    covariates_by_visit: bool = False, level: float = 0.95,
+                    df_method: str = "kenward-roger",
+                    lsmeans_weights: str = "proportional") -> MMRMFit:
     """MMRM of ``response ~ arm x visit + baseline x visit + covariates`` (unstructured, REML).
 
     The fixed effects are cell means (one per arm and visit), a baseline slope per visit and
     dummy variables of the categorical ``covariates`` (a common effect, or one per visit if
     ``covariates_by_visit``). Baseline and dummies are centred on their subject-level means,
-    so the least-squares (LS) mean of an arm at a visit is its cell coefficient: the adjusted
-    mean at the mean baseline and the observed covariate distribution. Each experimental arm is
-    contrasted with ``control`` at every visit (Satterthwaite df).
+    so a cell coefficient is the adjusted mean at the mean baseline and the observed
+    covariate distribution. Each experimental arm is contrasted with ``control`` at every
+    visit.
+
+    Parameters
+    ----------
+    df_method : {"kenward-roger", "satterthwaite"}
+        Inference for LS means and contrasts: Kenward-Roger (adjusted covariance and df, as
+        R mmrm ``method = "Kenward-Roger"`` / SAS ``DDFM=KR``) or Satterthwaite df with the
+        model-based covariance.
+    lsmeans_weights : {"proportional", "equal"}
+        How an arm's LS mean averages over the levels of the categorical covariates:
+        weighted by their observed proportions (emmeans ``weights = "proportional"``), or
+        equally (emmeans' default ``"equal"``, SAS LSMEANS). The baseline covariate is set to
+        its mean either way; the differences between arms do not depend on the choice
+        (no arm-by-covariate interaction).
     """
+    if df_method not in DF_METHODS:
+        raise ValueError(f"df_method must be one of {DF_METHODS}, got {df_method!r}")
+    if lsmeans_weights not in LSMEANS_WEIGHTS:
+        raise ValueError(f"lsmeans_weights must be one of {LSMEANS_WEIGHTS}, "
+                         f"got {lsmeans_weights!r}")
     cols = [subject, visit, arm, response, baseline, *covariates]
     d = data[cols].dropna(subset=[response, baseline]).copy()
     d = d[d[arm].isin(arms)]
@@ -375,6 +487,7 @@ def fit_change_mmrm(data: pd.DataFrame, *, arms, control, response="CHG", baseli
     subj_level = d.drop_duplicates(subject)
     base_c = d[baseline].to_numpy(float) - subj_level[baseline].astype(float).mean()
     blocks, names = [], []
+    shift: dict[str, float] = {}  # column -> its value in the LS-mean contrast
     vis = d[visit].to_numpy()
     for a in arms:
         for v in visits:
@@ -387,14 +500,19 @@ def fit_change_mmrm(data: pd.DataFrame, *, arms, control, response="CHG", baseli
         levels = sorted(pd.unique(subj_level[cov].astype(str)).tolist())
         for lev in levels[1:]:
             dummy = (d[cov].astype(str) == lev).to_numpy(float)
-            centred = dummy - float((subj_level[cov].astype(str) == lev).mean())
+            share = float((subj_level[cov].astype(str) == lev).mean())
+            centred = dummy - share
+            # equal weights: mean over the levels of (indicator - share) = 1 / L - share
+            at = 1.0 / len(levels) - share if lsmeans_weights == "equal" else 0.0
             if covariates_by_visit:
                 for v in visits:
                     blocks.append(centred * (vis == v))
                     names.append(f"{cov}[{lev}]:{v}")
+                    shift[names[-1]] = at
             else:
                 blocks.append(centred)
                 names.append(f"{cov}[{lev}]")
+                shift[names[-1]] = at
     X = np.column_stack(blocks)
     keep = X.any(axis=0) | np.isin(np.arange(X.shape[1]), range(len(arms) * len(visits)))
     X = X[:, keep]
@@ -407,7 +525,10 @@ def fit_change_mmrm(data: pd.DataFrame, *, arms, control, response="CHG", baseli
         for a in arms:
             c = np.zeros(p)
             c[names.index(f"{a}:{v}")] = 1.0
-            r = model.contrast(c, level)
+            for j, name in enumerate(names):
+                if shift.get(name) and (not covariates_by_visit or name.endswith(f":{v}")):
+                    c[j] = shift[name]
+            r = model.contrast(c, level, method=df_method)
             n = int(((d[arm] == a) & (d[visit] == v)).sum())
             ls.append({"visit": v, "arm": a, **r, "n": n})
         for a in arms:
@@ -416,7 +537,7 @@ def fit_change_mmrm(data: pd.DataFrame, *, arms, control, response="CHG", baseli
             c = np.zeros(p)
             c[names.index(f"{a}:{v}")] = 1.0
             c[names.index(f"{control}:{v}")] = -1.0
-            r = model.contrast(c, level)
+            r = model.contrast(c, level, method=df_method)
             n = int((d[visit] == v).sum())
             ct.append({"visit": v, "contrast": f"{a} vs {control}", **r, "n": n})
     return MMRMFit(model, pd.DataFrame(ls), pd.DataFrame(ct))
