@@ -5,8 +5,9 @@ Analyses, all in the intention-to-treat (ITT) population, by randomised arm:
 * ``descriptive``: n, mean and SD of the value and of the change from baseline, by arm and
   visit (observed cases), with a t-based 95 % CI of the mean change;
 * ``mmrm``: change ~ arm x visit + baseline x visit + country, unstructured covariance, REML,
-  Satterthwaite df (:mod:`analysis.mmrm`): LS mean change per arm and visit, difference to the
-  control arm with 95 % CI and p;
+  inference by :data:`MMRM_DF` with LS means weighted by :data:`LSMEANS_WEIGHTS`
+  (:mod:`analysis.mmrm`): LS mean change per arm and visit, difference to the control arm
+  with 95 % CI and p;
 * ``mcid``: proportion reaching the minimal clinically important improvement (:data:`MCID`)
   by arm and visit, Wilson 95 % CI, risk difference with Newcombe 95 % CI;
 * endpoint ``responder_by_visit``: the primary responder rule at every visit (same statistics);
@@ -48,6 +49,12 @@ MCID = {
     "SF36PCS": {"threshold": 4.9, "direction": 1, "source": "copay2008"},
     "SF36MCS": {"threshold": 3.77, "direction": 1, "source": "diazarribas2017"},
 }
+#: MMRM inference: "kenward-roger" (adjusted SE and df) or "satterthwaite" (model-based SE).
+#: Read here until the trial specification supplies it.
+MMRM_DF = "kenward-roger"
+#: MMRM LS-means weighting of the country levels: "proportional" (observed country mix, the
+#: behaviour before the option existed) or "equal" (emmeans / SAS LSMEANS default).
+LSMEANS_WEIGHTS = "proportional"
 _TOL = 1e-9
 TTE = "time_to_response"
 RBV = "responder_by_visit"
@@ -131,7 +138,8 @@ def mmrm_rows(q: pd.DataFrame, ep: str, arms, control: str) -> list[dict]:
     """LS mean change per arm and visit, differences vs control, and model summaries."""
     d = q[(q["AVISITN"] > 0) & q["CHG"].notna() & q["BASE"].notna()]
     covs = ("COUNTRY",) if d["COUNTRY"].nunique() > 1 else ()
-    fit = fit_change_mmrm(d, arms=list(arms), control=control, covariates=covs)
+    fit = fit_change_mmrm(d, arms=list(arms), control=control, covariates=covs,
+                          df_method=MMRM_DF, lsmeans_weights=LSMEANS_WEIGHTS)
     kw = {"analysis": "mmrm", "population": "ITT"}
     m = fit.model
     rows = [result_row(ep, "n_subjects", m.n_subjects, **kw),
