@@ -428,3 +428,29 @@ def test_analysed_visits():
     spec = load_spec(THREE / "trial.yaml")
     assert spec.analysed_visits(spec.endpoint("score")) == (4, 8)
     assert spec.analysed_visits(spec.endpoint("responder_w8")) == (8,)
+
+
+def test_unreadable_inputs_are_problems_not_tracebacks(three, tmp_path):
+    path, text = three
+    (path.parent / "data" / "adqs.csv").write_bytes(b"USUBJID,PARAMCD\n\"S01,unclosed\n")
+    probs = problems_of(path)
+    assert [(p.key, p.rule) for p in probs] == [("endpoints[0].dataset", "data: read")]
+    assert probs[0].message.startswith("cannot read adqs.csv:")
+    latin = write(tmp_path / "latin.yaml", "")
+    latin.write_bytes("trial: {title: caf\u00e9}\n".encode("latin-1"))
+    assert [p.rule for p in problems_of(latin)] == ["file"]
+    res = subprocess.run([sys.executable, "-m", "analysis.spec", "check",
+                          str(tmp_path / "absent.yaml")], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert res.returncode == 1 and "cannot read" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_adsl_must_have_one_row_per_subject(three):
+    path, text = three
+    adsl = path.parent / "data" / "adsl.csv"
+    adsl.write_text(adsl.read_text() + "S09,Placebo,Placebo,Y,Y,47,F,North\n")
+    probs = problems_of(path)
+    assert [(p.key, p.rule) for p in probs] == [("data.subject_column",
+                                                 "data: one row per subject")]
+    assert "repeated USUBJID: S09" in probs[0].message

@@ -215,7 +215,13 @@ def check_data(spec: TrialSpec, folder: str | Path | None = None) -> list[SpecPr
                             f"{n.dataset}.csv/.parquet/.xpt/.sas7bdat)", "dataset")
             continue
         if n.dataset not in tables:
-            tables[n.dataset] = _read(files[n.dataset][0])
+            try:
+                tables[n.dataset] = _read(files[n.dataset][0])
+            except Exception as exc:  # noqa: BLE001 - any reader failure is reported, not raised
+                add(n.path, f"cannot read {files[n.dataset][0].name}: {exc}", "read")
+                tables[n.dataset] = None
+        if tables[n.dataset] is None:
+            continue
         if n.column is not None and n.column not in tables[n.dataset].columns:
             add(n.path, f"column {n.column} ({n.why}) is missing from "
                         f"{files[n.dataset][0].name}", "column")
@@ -235,6 +241,12 @@ def check_data(spec: TrialSpec, folder: str | Path | None = None) -> list[SpecPr
     if extra:
         add(("arms",), f"{fname} column {arm_col} has arm(s) not declared in arms: "
                        f"{', '.join(repr(x) for x in extra)}", "arm")
+    ids = adsl[spec.data.subject_column].astype(str).str.strip()
+    dup = sorted(set(ids[ids.duplicated()]))
+    if dup:
+        add(("data", "subject_column"), f"{fname} must have one row per subject; repeated "
+                                        f"{spec.data.subject_column}: {', '.join(dup[:5])}",
+            "one row per subject")
     for key, pop in spec.populations.items():
         bad = sorted(_values(adsl[pop.flag]) - {"Y", "N"})
         if bad:

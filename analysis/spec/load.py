@@ -419,6 +419,9 @@ def read_document(path: str | Path) -> Document:
     except OSError as exc:
         raise SpecError([SpecProblem(str(path), (), None, f"cannot read: {exc.strerror}",
                                      "file")]) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError([SpecProblem(str(path), (), None, f"not UTF-8 text (byte "
+                                                         f"{exc.start})", "file")]) from None
     return Document(path, text)
 
 
