@@ -454,3 +454,64 @@ def test_adsl_must_have_one_row_per_subject(three):
     assert [(p.key, p.rule) for p in probs] == [("data.subject_column",
                                                  "data: one row per subject")]
     assert "repeated USUBJID: S09" in probs[0].message
+
+
+def test_respine_spec_matches_what_the_code_hard_codes_today():
+    """The specification is a faithful copy of the constants it will replace (issue 11)."""
+    from analysis import baseline, bayes, coprimary, immune, safety, secondary
+    from analysis import data as contract_dict
+
+    spec = load_spec(RESPINE)
+    d = contract_dict.dictionary()
+    assert spec.arm_labels == contract_dict.arms()
+    assert {v.avisitn: v.label for v in spec.visits} == contract_dict.visits()
+    # secondary endpoints: codes, store names, labels, MCIDs
+    rep = spec.endpoints_by(kind="repeated_continuous")
+    assert {e.paramcd: e.id for e in rep} == secondary.ENDPOINTS
+    assert {e.paramcd: e.short_label for e in rep} == secondary.LABELS
+    assert {e.paramcd: e.name for e in rep} == secondary.NAMES
+    for e in rep:
+        mc = secondary.MCID[e.paramcd]
+        assert (e.mcid, e.sign) == (mc["threshold"], mc["direction"])
+        assert e.mcid_source.startswith(mc["source"])
+        par = d["datasets"]["adqs"]["parameters"][e.paramcd]
+        assert (e.label, e.unit, e.range) == (par["label"], par["unit"], (par["min"], par["max"]))
+    t2 = spec.endpoint(coprimary.T2)
+    par = d["datasets"]["admri"]["parameters"]["T2"]
+    assert (t2.label, t2.unit, t2.visit) == (par["label"], par["unit"], coprimary.VISIT)
+    # co-primary responder and its sensitivity analyses
+    resp = spec.endpoint(coprimary.ENDPOINT)
+    assert resp.visit == coprimary.VISIT == spec.primary_visit
+    mi = resp.sensitivity["multiple_imputation"]
+    assert (mi["imputations"], mi["iterations"], mi["donors"], mi["seed"]) == (
+        coprimary.N_IMPUTATIONS, coprimary.MI_ITERATIONS, coprimary.MI_DONORS, coprimary.MI_SEED)
+    assert tuple(mi["predictor_visits"]) == coprimary.EARLIER_VISITS
+    assert tuple(resp.sensitivity["tipping_point"]["rates"]) == coprimary.TIPPING_RATES
+    assert tuple(resp.sensitivity["bayes"]["prior"]) == bayes.DEFAULT_PRIOR
+    assert spec.adjustment[0].pool_below == coprimary.MIN_STRATUM
+    assert spec.decision.alpha == coprimary.ALPHA
+    assert spec.decision.endpoints == (coprimary.ENDPOINT, coprimary.T2)
+    # baseline table: variables, summaries, labels, levels
+    assert len(spec.baseline_table) == len(baseline.BASELINE_VARS)
+    for b, var in zip(spec.baseline_table, baseline.BASELINE_VARS, strict=True):
+        name = b.column or spec.endpoint(b.endpoint).paramcd
+        assert (name, b.type) == (var.name, var.kind)
+        assert b.decimals == var.decimals
+        shown = f"{b.label} ({b.unit})" if b.unit else b.label
+        assert shown == baseline.variable_label(var)
+        if b.levels:
+            assert list(b.levels) == baseline._allowed_levels(var)
+        assert b.value_labels == baseline.VALUE_LABELS.get(var.name, {})
+    # modules
+    mods = spec.modules
+    reasons = [r for r in contract_dict.allowed_values("screening", "EXCLREAS") if r]
+    assert mods["screening"]["reasons"] == reasons
+    assert mods["disposition"]["reasons"] == [
+        r for r in contract_dict.allowed_values("adsl", "DCSREAS") if r]
+    imm = mods["immunogenicity"]
+    assert [p["paramcd"] for p in imm["parameters"]] == immune.CLASS_ORDER
+    assert {p["paramcd"]: p["short_label"] for p in imm["parameters"]} == immune.SHORT_LABELS
+    assert imm["positivity_threshold"] == immune.positivity_threshold()
+    ae = mods["adverse_events"]["relatedness"]
+    assert tuple(ae["related_values"]) == safety.RELATED
+    assert {k: v for k, v in ae["labels"].items()} == safety.REL_LABEL
