@@ -1,11 +1,15 @@
 """Time to first response: visit-based event times, Kaplan-Meier, log-rank, Cox (lifelines).
 
-Event times come from scheduled visits. A subject's event time is the first post-baseline
-visit month at which the responder rule holds (the true time lies in the interval since the
-previous assessment: this interval censoring is approximated by the visit time). A subject
-never observed as a responder is right-censored at the last visit with an evaluable responder
-status; a subject with no evaluable post-baseline visit contributes no follow-up and is left
-out. Ties are frequent (every event falls on a visit month): the Cox model uses Efron's method.
+Event times come from scheduled visits, observed only at intervals. A subject's event time is
+the first post-baseline visit month at which the responder rule holds (the true time lies in
+the interval since the previous assessment: this interval censoring is approximated by the
+visit time). Follow-up ends at the first scheduled visit without an evaluable responder
+status: a subject who has not responded by then is right-censored at the last evaluable visit
+before it, and a subject who missed the first visit contributes no follow-up and is left out.
+So every subject at risk at a visit was assessed there, and the Kaplan-Meier estimate at the
+first visit equals the proportion of responders among the subjects assessed at that visit
+(as in a responders-by-visit table). Ties are frequent (every event falls on a visit month):
+the Cox model uses Efron's method.
 
 Examples
 --------
@@ -38,30 +42,44 @@ def first_response_times(adqs: pd.DataFrame, subjects: pd.DataFrame, *, arm: str
     """One row per subject: ``USUBJID, arm, time, event, n_assessed``.
 
     ``subjects`` has ``USUBJID`` and the ``arm`` column (e.g. the ITT rows of ADSL);
-    ``visits`` are the post-baseline visit months (default: those in ``adqs``). ``time`` is in
-    months; ``event`` is 1 at the first visit with response, else 0 (censored at the last
-    visit with an evaluable responder status). Subjects without any evaluable post-baseline
-    visit are dropped.
+    ``visits`` are the scheduled post-baseline visit months (default: those in ``adqs``).
+    A visit counts as attended when the responder status there is evaluable. Follow-up runs
+    over the scheduled visits in order and ends at the first response (``event`` 1 at that
+    visit) or at the first visit not attended: the subject is then censored at the last
+    attended visit before it (``event`` 0), as also when every visit was attended without
+    a response. A subject who missed the first scheduled visit has no follow-up and is
+    dropped. So the risk set at a visit holds exactly the subjects assessed there without
+    an earlier response, and the Kaplan-Meier estimate at the first visit is the proportion
+    of responders among those assessed. ``n_assessed`` is the number of visits followed.
     """
     q = adqs[adqs["PARAMCD"].isin(["VAS", "ODI"]) & adqs["USUBJID"].isin(subjects["USUBJID"])]
     wide = q.pivot_table(index=["USUBJID", "AVISITN"], columns="PARAMCD", values="AVAL",
                          aggfunc="first").reindex(columns=["VAS", "ODI"]).reset_index()
     base = wide[wide["AVISITN"] == 0].set_index("USUBJID")
     fu = wide[wide["AVISITN"] > 0]
-    if visits is not None:
-        fu = fu[fu["AVISITN"].isin(list(visits))]
+    if visits is None:
+        visits = sorted(pd.unique(fu["AVISITN"]).tolist())
+    visits = [float(v) for v in visits]
+    fu = fu[fu["AVISITN"].isin(visits)]
     fu = fu.assign(
         RESP=responder(base["VAS"].reindex(fu["USUBJID"]).to_numpy(), fu["VAS"].to_numpy(),
                        base["ODI"].reindex(fu["USUBJID"]).to_numpy(), fu["ODI"].to_numpy()))
-    fu = fu[fu["RESP"].notna()].sort_values(["USUBJID", "AVISITN"])
-    rows = []
-    for sid, g in fu.groupby("USUBJID", sort=True):
-        hit = g[g["RESP"] == 1.0]
-        if len(hit):
-            rows.append((sid, float(hit["AVISITN"].iloc[0]), 1, len(g)))
-        else:
-            rows.append((sid, float(g["AVISITN"].iloc[-1]), 0, len(g)))
-    out = pd.DataFrame(rows, columns=["USUBJID", "time", "event", "n_assessed"])
+    status = fu.pivot_table(index="USUBJID", columns="AVISITN", values="RESP",
+                            aggfunc="first").reindex(columns=visits).sort_index()
+    r = status.to_numpy(float)  # subjects x scheduled visits: 1, 0 or NaN (not attended)
+    n_vis = len(visits)
+    missed = np.isnan(r)
+    first_gap = np.where(missed.any(axis=1), missed.argmax(axis=1), n_vis)
+    hit = r == 1.0
+    first_hit = np.where(hit.any(axis=1), hit.argmax(axis=1), n_vis)
+    event = first_hit < first_gap
+    last = np.where(event, first_hit, first_gap - 1)  # index of the last visit followed
+    keep = last >= 0
+    times = np.asarray(visits, dtype=float)
+    out = pd.DataFrame({"USUBJID": status.index[keep].to_numpy(),
+                        "time": times[last[keep]],
+                        "event": event[keep].astype(int),
+                        "n_assessed": (last[keep] + 1).astype(int)})
     arms = subjects.drop_duplicates("USUBJID").set_index("USUBJID")[arm]
     out.insert(1, "arm", arms.reindex(out["USUBJID"]).to_numpy())
     return out.reset_index(drop=True)

@@ -47,14 +47,40 @@ def test_first_response_times_event_censoring_and_gaps():
     subjects = pd.DataFrame({"USUBJID": ["s1", "s2", "s3", "s4", "s5", "s6"],
                              "TRT01P": ["A", "B", "A", "B", "A", "B"]})
     tte = first_response_times(adqs, subjects).set_index("USUBJID")
-    assert list(tte.index) == ["s1", "s2", "s3", "s5", "s6"]
-    assert tte.loc["s1", ["time", "event"]].tolist() == [3.0, 1]
-    assert tte.loc["s2", ["time", "event"]].tolist() == [6.0, 0]
-    assert tte.loc["s3", ["time", "event"]].tolist() == [6.0, 1]
-    assert tte.loc["s5", ["time", "event"]].tolist() == [3.0, 0]
-    assert tte.loc["s5", "n_assessed"] == 1
+    # scheduled visits 1, 3, 6: follow-up stops at the first visit not evaluable
+    assert list(tte.index) == ["s1", "s2", "s6"]  # s3, s5 missed month 1; s4 no follow-up
+    assert tte.loc["s1", ["time", "event", "n_assessed"]].tolist() == [3.0, 1, 2]
+    # s2 missed month 3: censored at month 1, its later month-6 visit is not used
+    assert tte.loc["s2", ["time", "event", "n_assessed"]].tolist() == [1.0, 0, 1]
     assert tte.loc["s6", ["time", "event"]].tolist() == [1.0, 1]
-    assert tte.loc["s3", "arm"] == "A"
+    assert tte.loc["s1", "arm"] == "A"
+
+
+def test_missed_visit_leaves_the_risk_set_so_km_matches_responders_by_visit():
+    """Issue 13: a patient who missed month 1 was counted at risk there without an event.
+    Now the KM cumulative response at the first visit is responders / assessed there, and
+    a response after a gap is not dated to the later visit."""
+    rec = []
+    # 10 patients assessed at months 1 and 3; 4 respond at month 1, 2 more at month 3
+    for i in range(10):
+        m1 = 40 if i < 4 else 70
+        m3 = 40 if i < 6 else 70
+        rec += [(f"a{i}", 0, 70, 50), (f"a{i}", 1, m1, 50), (f"a{i}", 3, m3, 50)]
+    # 3 patients miss month 1 and respond at month 3; 1 attends 1, misses 3, responds at 6
+    for i in range(3):
+        rec += [(f"b{i}", 0, 70, 50), (f"b{i}", 3, 40, 50)]
+    rec += [("c0", 0, 70, 50), ("c0", 1, 70, 50), ("c0", 6, 40, 50)]
+    adqs = _adqs(rec)
+    ids = sorted({r[0] for r in rec})
+    tte = first_response_times(adqs, pd.DataFrame({"USUBJID": ids, "TRT01P": "A"}),
+                               visits=[1, 3, 6])
+    assert set(tte.USUBJID) == {f"a{i}" for i in range(10)} | {"c0"}
+    at = km_at(tte, "A", [1, 3]).set_index("time")
+    assert at.loc[1, "at_risk"] == 11  # assessed at month 1
+    assert 1 - at.loc[1, "survival"] == pytest.approx(4 / 11)  # = responders-by-visit
+    # month 3: c0 censored at 1; 6 at risk, 2 events -> S = 7/11 * 4/6
+    assert at.loc[3, "at_risk"] == 6
+    assert at.loc[3, "survival"] == pytest.approx(7 / 11 * 4 / 6)
 
 
 def _tte():
