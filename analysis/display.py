@@ -1,5 +1,8 @@
 """Layout helpers for chapters: tables as pandoc pipe tables, so they are real tables in
-HTML, PDF (Typst) and DOCX alike, under Quarto and the built-in engine."""
+HTML, PDF (Typst) and DOCX alike, under Quarto and the built-in engine.
+
+Data are text: every cell, header and shown text that is a plain ``str`` is escaped here
+(:mod:`analysis.escape`); only an :class:`analysis.escape.Markdown` passes as markup."""
 
 from __future__ import annotations
 
@@ -7,9 +10,12 @@ import math
 
 import pandas as pd
 
+from analysis.escape import Markdown, plain_text, to_markdown
 
-def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> str:
-    """A pandoc pipe table of ``df`` (index dropped; cells as text).
+
+def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> Markdown:
+    """A pandoc pipe table of ``df`` (index dropped; cells and headers escaped as text unless
+    they are :class:`~analysis.escape.Markdown`).
 
     ``align`` is one letter per column (``l``, ``r``, ``c``); default: first column left,
     columns of numbers right, text columns left.
@@ -25,10 +31,11 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> str:
     align = align or "".join(
         "l" if i == 0 or not _numeric(df.iloc[:, i]) else "r" for i in range(len(cols)))
     rules = [_rule(a, w) for a, w in zip(align, column_widths(df), strict=True)]
-    lines = ["| " + " | ".join(_cell(c) for c in cols) + " |", "|" + "|".join(rules) + "|"]
+    lines = ["| " + " | ".join(_md(c) for c in df.columns) + " |",
+             "|" + "|".join(rules) + "|"]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
-    return "\n".join(lines)
+        lines.append("| " + " | ".join(_md(v) for v in row) + " |")
+    return Markdown("\n".join(lines))
 
 
 def _numeric(col: pd.Series) -> bool:
@@ -71,23 +78,28 @@ def _rule(align: str, width: int) -> str:
 
 
 def _cell(v) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return ""
-    return str(v).replace("|", "\\|").replace("\n", " ")
+    """The text a cell shows (for measuring and aligning; :func:`_md` writes it)."""
+    return plain_text(v)
+
+
+def _md(v) -> str:
+    """A cell as pipe-table markdown: text escaped, authored markdown on one line."""
+    return str(to_markdown(v)).replace("\n", " ")
 
 
 def show_table(df: pd.DataFrame, *, align: str | None = None):
     """Display ``df`` in a chapter cell as a markdown table (use with ``#| tbl-cap``)."""
-    from IPython.display import Markdown
+    from IPython.display import Markdown as Display
 
-    return Markdown(markdown_table(df, align=align))
+    return Display(str(markdown_table(df, align=align)))
 
 
-def show_markdown(text: str):
-    """Display markdown text produced by the analysis (e.g. a computed sentence)."""
-    from IPython.display import Markdown
+def show_markdown(text: str | Markdown):
+    """Display a sentence produced by the analysis: a :class:`~analysis.escape.Markdown` as
+    markup, a plain ``str`` as literal text (escaped)."""
+    from IPython.display import Markdown as Display
 
-    return Markdown(text)
+    return Display(str(to_markdown(text)))
 
 
 def show_figure(fig, dpi: int = 200, alt: str = "Figure") -> None:

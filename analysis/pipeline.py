@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from analysis.export import SYNTHETIC_NOTE, write_table
 from analysis.figio import save_figure
 from analysis.results import ResultsStore
 
@@ -74,9 +75,9 @@ def write_outputs(trial, store: ResultsStore, out_dir: str | Path) -> Path:
     (out / "figures").mkdir(parents=True, exist_ok=True)
     store.to_csv(out / "results.csv")
     store.to_json(out / "results.json")
+    note = SYNTHETIC_NOTE if getattr(trial, "synthetic", False) else None
     for name, df in collect_tables(trial, store).items():
-        df.to_csv(out / "tables" / f"{name}.csv", index=False, lineterminator="\n")
-        df.to_excel(out / "tables" / f"{name}.xlsx", index=False)
+        write_table(df, out / "tables" / name, note=note)  # text never a formula; numbers
     for name, fig in iter_figures(trial, store):
         save_figure(fig, out / "figures" / name)
         plt.close(fig)

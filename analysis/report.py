@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from analysis.escape import Markdown, install_ipython_text
 from analysis.formatting import fmt_ci, fmt_int, fmt_num, fmt_p, fmt_pct
 from analysis.results import ResultsStore
 
@@ -71,15 +72,21 @@ def _load(data: str, results: str | None) -> Report:
 
 
 def load_report() -> Report:
-    """The report for the current data folder (cached per process)."""
+    """The report for the current data folder (cached per process).
+
+    In a Jupyter kernel (a chapter) it also makes every plain ``str`` shown inline or as a cell
+    result literal text, escaped the same way under both engines
+    (:func:`analysis.escape.install_ipython_text`): data strings such as arm labels are text.
+    """
+    install_ipython_text()
     return _load(str(data_dir()), os.environ.get("RESPINE_RESULTS"))
 
 
-def synthetic_notice(trial) -> str:
+def synthetic_notice(trial) -> Markdown:
     """A markdown callout saying the data are synthetic ("" for real data)."""
     if not getattr(trial, "synthetic", False):
-        return ""
-    return ("::: {.callout-warning}\n## Synthetic data\n"
-            "This report was generated from a **synthetic** dataset calibrated to the published "
-            "RESPINE results. It is not the trial's data, and no number in it describes real "
-            "patients.\n:::\n")
+        return Markdown()
+    return Markdown("::: {.callout-warning}\n## Synthetic data\n"
+                    "This report was generated from a **synthetic** dataset calibrated to the "
+                    "published RESPINE results. It is not the trial's data, and no number in "
+                    "it describes real patients.\n:::\n")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.binary import newcombe_rd_ci, wilson_ci
+from analysis.escape import Markdown
 from analysis.formatting import fmt_num
 from analysis.results import result_row
 
@@ -160,10 +161,11 @@ def summary_table(trial, store) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def pt_table(trial, store, indent: str = "\u00a0\u00a0\u00a0") -> pd.DataFrame:
+def pt_table(trial, store, indent: str = "\u00a0\u00a0\u00a0", bold: bool = True) -> pd.DataFrame:
     """AEs by system organ class and preferred term, sorted by frequency (patients, all arms).
 
-    SOC rows are bold; terms indented beneath. Cells: n (%) [events].
+    SOC rows are bold (authored :class:`~analysis.escape.Markdown` around the escaped term,
+    or plain text with ``bold=False``); terms indented beneath. Cells: n (%) [events].
     """
     arms = store_arms(trial, store)
 
@@ -176,16 +178,24 @@ def pt_table(trial, store, indent: str = "\u00a0\u00a0\u00a0") -> pd.DataFrame:
     pts = sorted(set(store.select("ae_pt", population=POP)["group"]))
     rows = []
     for soc in socs:
-        row = {"System organ class / preferred term": f"**{soc}**"}
+        label = Markdown("**{}**").format(soc) if bold else soc
+        row = {"System organ class / preferred term": label}
         row.update({_arm_header(store, a): _cell(store, "ae_soc", a, soc) for a in arms})
         rows.append(row)
-        terms = [g for g in pts if g.split("|", 1)[0] == soc]
+        terms = [g for g in pts if _soc_of(g, socs) == soc]  # a term may hold "|" itself
         for g in sorted(terms, key=lambda g: (-total("ae_pt", g), g)):
-            row = {"System organ class / preferred term": indent + g.split("|", 1)[1]}
+            row = {"System organ class / preferred term": indent + g[len(soc) + 1:]}
             row.update({_arm_header(store, a): _cell(store, "ae_pt", a, g) for a in arms})
             rows.append(row)
     return pd.DataFrame(rows, columns=["System organ class / preferred term"]
                         + [_arm_header(store, a) for a in arms])
+
+
+def _soc_of(group: str, socs: list[str]) -> str | None:
+    """The SOC of an ``ae_pt`` group ``"SOC|PT"``: the longest SOC it starts with (either
+    term may contain ``|``)."""
+    found = [s for s in socs if group.startswith(s + "|")]
+    return max(found, key=len) if found else None
 
 
 def sae_listing(trial) -> pd.DataFrame:
@@ -214,10 +224,8 @@ def sae_listing(trial) -> pd.DataFrame:
 
 
 def tables(trial, store) -> dict[str, pd.DataFrame]:
-    """Tables written by the pipeline to ``_output/tables/`` (markdown bold removed)."""
-    pt = pt_table(trial, store, indent="  ")
-    col = pt.columns[0]
-    pt[col] = pt[col].str.replace("**", "", regex=False)
+    """Tables written by the pipeline to ``_output/tables/`` (plain text: no bold)."""
+    pt = pt_table(trial, store, indent="  ", bold=False)
     return {"ae_summary": summary_table(trial, store), "ae_by_term": pt,
             "sae_listing": sae_listing(trial)}
 

@@ -1,7 +1,8 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.display import column_widths, markdown_table, show_figure
+from analysis.display import column_widths, markdown_table, show_figure, show_markdown
+from analysis.escape import Markdown
 
 
 def test_markdown_table_header_rule_and_rows():
@@ -9,7 +10,7 @@ def test_markdown_table_header_rule_and_rows():
     lines = markdown_table(df).split("\n")
     assert lines[0] == "| Arm | n |"
     assert lines[1] == "|:----------|------:|"  # "BM-MSC" (capitals 1.3) + 2; minimum 6 for n
-    assert lines[2:] == ["| BM-MSC | 58 |", "| Sham | 56 |"]
+    assert lines[2:] == ["| BM\\-MSC | 58 |", "| Sham | 56 |"]  # text escaped: "BM-MSC"
 
 
 def test_markdown_table_escapes_pipes_and_blanks_missing():
@@ -49,3 +50,23 @@ def test_text_columns_are_left_aligned_and_numbers_right():
 def test_long_text_columns_are_capped():
     df = pd.DataFrame({"Column": ["AGE"], "Values": ["x " * 100]})
     assert column_widths(df) == [9, 40]  # "Column": 5 + 1.3 rounded up, + 2
+
+
+def test_cells_and_headers_are_text_and_only_markdown_cells_are_markup():
+    df = pd.DataFrame({"<b>Arm</b>": [Markdown("**{}**").format("*SOC*"), "[x](http://e.x)"],
+                       "n": ["$1$", "@key"]})
+    lines = str(markdown_table(df)).split("\n")
+    assert lines[0] == "| \\<b\\>Arm\\<\\/b\\> | n |"
+    assert lines[2] == "| **\\*SOC\\*** | \\$1\\$ |"
+    assert lines[3] == "| \\[x\\]\\(http\\:\\/\\/e\\.x\\) | \\@key |"
+
+
+def test_widths_and_alignment_follow_the_shown_text_not_its_escapes():
+    df = pd.DataFrame({"a": ["x"], "b": ["-1.5"], "c": ["a*b*c*d*e*f*g"]})
+    assert column_widths(df) == [3, 6, 15]  # "a*b*c*d*e*f*g": 13 characters + 2, not 19
+    assert str(markdown_table(df)).split("\n")[1] == "|:---|------:|:---------------|"
+
+
+def test_show_markdown_escapes_plain_text_and_keeps_markdown():
+    assert show_markdown("**x** <i>")._repr_markdown_() == "\\*\\*x\\*\\* \\<i\\>"
+    assert show_markdown(Markdown("**x**"))._repr_markdown_() == "**x**"

@@ -45,3 +45,30 @@ def test_synthetic_figures_carry_the_mark_and_real_ones_do_not(monkeypatch):
         (name, fig), = pipeline.iter_figures(SimpleNamespace(synthetic=synthetic), store)
         assert [t.get_text() for t in fig.texts] == expected
         plt.close(fig)
+
+
+def test_tables_are_written_as_safe_csv_and_numeric_xlsx_with_the_synthetic_note(tmp_path,
+                                                                              monkeypatch):
+    import openpyxl
+
+    from analysis.export import SYNTHETIC_NOTE
+
+    class Hostile(_Family):
+        @staticmethod
+        def tables(trial, store):
+            return {"t": pd.DataFrame({"Term": ["=1+1", "ok"], "n": ["3", "−2"]})}
+
+        @staticmethod
+        def figures(trial, store):
+            return {}
+
+    monkeypatch.setattr(pipeline, "_modules", lambda: [Hostile])
+    for synthetic in (True, False):
+        out = tmp_path / str(synthetic)
+        pipeline.write_outputs(SimpleNamespace(synthetic=synthetic), ResultsStore.empty(), out)
+        assert (out / "tables" / "t.csv").read_text().splitlines() == [
+            "Term,n", "'=1+1,3", "ok,−2"]
+        ws = openpyxl.load_workbook(out / "tables" / "t.xlsx").active
+        assert [[c.value for c in r] for r in ws.iter_rows(max_row=3)] == [
+            ["Term", "n"], ["'=1+1", 3], ["ok", -2]]
+        assert ws["A4"].value == (SYNTHETIC_NOTE if synthetic else None)
