@@ -302,7 +302,7 @@ def test_three_arm_rule_hand_computed():
     tte = first_success("responder", spec, {"adqs": adqs}, ids)
     assert tte["time"].tolist() == [8, 8, 4, 8, 8, 4, 8, 8, 8]
     assert tte["event"].tolist() == [1, 1, 0, 0, 1, 1, 0, 0, 1]
-    assert tte["n_assessed"].tolist() == [2, 2, 1, 2, 2, 2, 2, 2, 2]
+    assert tte["n_assessed"].tolist() == [2, 2, 1, 2, 2, 1, 2, 2, 2]  # visits followed
 
 
 @pytest.fixture(scope="module")
@@ -515,3 +515,41 @@ def test_respine_spec_matches_what_the_code_hard_codes_today():
     ae = mods["adverse_events"]["relatedness"]
     assert tuple(ae["related_values"]) == safety.RELATED
     assert {k: v for k, v in ae["labels"].items()} == safety.REL_LABEL
+
+
+def test_responder_visit_without_the_rule_data(three):
+    path, text = three
+    adqs = path.parent / "data" / "adqs.csv"
+    lines = adqs.read_text().splitlines(keepends=True)
+    adqs.write_text("".join(x for x in lines if ",QOL,8," not in x))
+    probs = problems_of(path)
+    assert [(p.key, p.rule) for p in probs] == [("endpoints[2].visit", "data: visit")]
+    assert "rule 'responder' needs endpoint 'qol', which has no record" in probs[0].message
+
+
+def test_disposition_last_visit_outside_the_schedule(three):
+    path, text = three
+    write(path, text + "modules:\n  disposition:\n    last_visit_column: LASTVIS\n"
+                       "    status_column: AGE\n    reason_column: SEX\n")
+    adsl = path.parent / "data" / "adsl.csv"
+    rows = adsl.read_text().splitlines()
+    rows = [rows[0] + ",LASTVIS"] + [r + (",24" if i == 0 else ",8") for i, r in
+                                      enumerate(rows[1:])]
+    adsl.write_text("\n".join(rows) + "\n")
+    probs = problems_of(path)
+    assert [(p.key, p.rule) for p in probs] == [("modules.disposition.last_visit_column",
+                                                 "data: visit")]
+    assert "column LASTVIS has visit(s) not in visits.schedule: 24" in probs[0].message
+
+
+def test_first_success_after_a_missed_visit():
+    spec = load_spec(THREE / "trial.yaml")
+    adqs = pd.read_csv(THREE / "data" / "adqs.csv")
+    adqs = adqs[~((adqs["USUBJID"] == "S01") & (adqs["AVISITN"] == 4))]  # S01 misses week 4
+    ids = ["S01", "S02"]
+    censor = first_success("responder", spec, {"adqs": adqs}, ids)
+    assert censor["USUBJID"].tolist() == ["S02"]  # no follow-up before the first gap
+    skip = first_success("responder", spec, {"adqs": adqs}, ids, missed_visit="skip")
+    assert skip.to_dict("list") == {"USUBJID": ["S01", "S02"], "time": [8.0, 8.0],
+                                    "event": [1, 1], "n_assessed": [1, 2]}
+    assert spec.endpoint("time_to_discontinuation").missed_visit == "censor"  # default

@@ -254,6 +254,7 @@ def check_data(spec: TrialSpec, folder: str | Path | None = None) -> list[SpecPr
                                               f"than Y/N: {', '.join(bad[:5])}", "flag")
 
     seen_visits: set[int] = set()
+    endpoint_visits: dict[str, set[int]] = {}
     for i, e in enumerate(spec.endpoints):
         if e.dataset is None:
             continue
@@ -277,6 +278,7 @@ def check_data(spec: TrialSpec, folder: str | Path | None = None) -> list[SpecPr
             continue
         visits = set(_numbers(rows["AVISITN"]).dropna().astype(int))
         seen_visits |= visits
+        endpoint_visits[e.id] = visits
         wanted = ([e.visit] if e.visit is not None else []) + (
             list(e.visits) if isinstance(e.visits, tuple) else [])
         for v in wanted:
@@ -291,6 +293,26 @@ def check_data(spec: TrialSpec, folder: str | Path | None = None) -> list[SpecPr
             if len(outside):
                 add(("endpoints", i, "range"), f"{dfile}: {len(outside)} {e.paramcd} value(s) "
                                                f"outside {lo} to {hi}", "range")
+    for i, e in enumerate(spec.endpoints):  # rule-based endpoints: the rule's data exist
+        if e.dataset is not None or e.rule is None:
+            continue
+        wanted = [e.visit] if e.visit is not None else (
+            list(e.visits) if isinstance(e.visits, tuple) else [])
+        for v in wanted:
+            for eid in spec.rules[e.rule].endpoints:
+                if eid in endpoint_visits and v not in endpoint_visits[eid]:
+                    key = "visit" if v == e.visit else "visits"
+                    add(("endpoints", i, key), f"visit {v}: rule {e.rule!r} needs endpoint "
+                                               f"{eid!r}, which has no record at that visit",
+                        "visit")
+    disp = spec.modules.get("disposition")
+    col = (disp or {}).get("last_visit_column")
+    if disp and col in adsl.columns:
+        last = set(_numbers(adsl[col]).dropna().astype(int)) - set(spec.visit_numbers)
+        if last:
+            add(("modules", "disposition", "last_visit_column"),
+                f"{fname} column {col} has visit(s) not in visits.schedule: "
+                f"{', '.join(map(str, sorted(last)))}", "visit")
     if seen_visits:
         for j, v in enumerate(spec.visit_numbers):
             if v not in seen_visits:

@@ -380,7 +380,7 @@ def build(d: dict, path: Path) -> m.TrialSpec:
             mcid=(e.get("mcid") or {}).get("value"),
             mcid_source=(e.get("mcid") or {}).get("source"), visit=e.get("visit"),
             visits=tuple(visits_e) if isinstance(visits_e, list) else visits_e,
-            rule=e.get("rule"), time_unit=e.get("time_unit"),
+            rule=e.get("rule"), time_unit=e.get("time_unit"), missed_visit=e["missed_visit"],
             sensitivity=dict(e.get("sensitivity", {}))))
     rules = {rid: m.ResponderRule(rid, _condition(r["condition"]), r.get("label"),
                                   r.get("description"))

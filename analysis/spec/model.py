@@ -156,6 +156,7 @@ class Endpoint:
     visits: tuple[int, ...] | str = "all"
     rule: str | None = None
     time_unit: str | None = None
+    missed_visit: str = "censor"
     sensitivity: dict = field(default_factory=dict)
 
     @property

@@ -112,12 +112,17 @@ def evaluate(rule: ResponderRule | str, spec: TrialSpec, frames: Mapping[str, pd
 
 
 def first_success(rule: ResponderRule | str, spec: TrialSpec,
-                  frames: Mapping[str, pd.DataFrame], subjects, visits=None) -> pd.DataFrame:
+                  frames: Mapping[str, pd.DataFrame], subjects, visits=None, *,
+                  missed_visit: str = "censor") -> pd.DataFrame:
     """Time to the first post-baseline visit meeting the rule (a derived time to event).
 
-    One row per subject with at least one evaluable visit: the subject column, ``time`` (the
-    visit's time in the schedule's unit), ``event`` (1 at the first success, else 0: censored
-    at the last evaluable visit) and ``n_assessed``.
+    A visit counts as attended when the rule is evaluable there. Follow-up runs over the
+    scheduled post-baseline ``visits`` in order and ends at the first success (``event`` 1)
+    or, with ``missed_visit="censor"``, at the first visit not attended (censored at the last
+    attended visit before it; a subject who missed the first visit has no follow-up and is
+    left out); with ``"skip"`` missed visits are passed over. One row per subject followed:
+    the subject column, ``time`` (the visit's time in the schedule's unit), ``event`` and
+    ``n_assessed`` (visits followed).
     """
     rule = spec.rules[rule] if isinstance(rule, str) else rule
     subj = spec.data.subject_column
@@ -126,10 +131,17 @@ def first_success(rule: ResponderRule | str, spec: TrialSpec,
     per_visit = {v: evaluate(rule, spec, frames, v, ids)["RESPONDER"].to_numpy() for v in visits}
     rows = []
     for i, sid in enumerate(ids):
-        seen = [(v, per_visit[v][i]) for v in visits if not np.isnan(per_visit[v][i])]
-        if not seen:
-            continue
-        hit = next((v for v, r in seen if r == 1.0), None)
-        v = hit if hit is not None else seen[-1][0]
-        rows.append((str(sid), spec.visit(v).time, int(hit is not None), len(seen)))
+        followed, event = [], 0
+        for v in visits:
+            r = per_visit[v][i]
+            if np.isnan(r):
+                if missed_visit == "censor":
+                    break
+                continue
+            followed.append(v)
+            if r == 1.0:
+                event = 1
+                break
+        if followed:
+            rows.append((str(sid), spec.visit(followed[-1]).time, event, len(followed)))
     return pd.DataFrame(rows, columns=[subj, "time", "event", "n_assessed"])
