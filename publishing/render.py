@@ -7,7 +7,7 @@
    the next); nothing in the working tree is written during a render.
 3. Pre-step: ``python -m analysis results --data DATA --out <staging>/out`` writes the results
    store, tables and figures; ``RESPINE_RESULTS`` points the chapter kernels at that store.
-4. The engine (Quarto >= 1.9 if on PATH, else the built-in one) renders into
+4. The engine (Quarto >= 1.10 if on PATH, else the built-in one) renders into
    ``<staging>/out``, with the page marks of :mod:`publishing.notice`. DOCX files are made
    deterministic (:mod:`publishing.officezip`, dated ``$SOURCE_DATE_EPOCH``).
 5. Only when everything succeeded, ``<staging>/out`` becomes a new version of the output folder
@@ -112,7 +112,7 @@ def as_failure(err: Exception, final: Path, staging: Path | None) -> Exception:
     if staging is not None and "No space left on device" in str(err):  # a child process
         return output.OutputError(f"cannot write {staging}: disk full; {output.state(final)}")
     now = output.state(final)
-    err.add_note(now[0].upper() + now[1:] + ".")
+    err.__notes__ = [now[0].upper() + now[1:] + "."]  # the outermost render's state only
     return err
 
 
