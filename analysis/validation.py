@@ -312,7 +312,8 @@ def _estimable(adsl: pd.DataFrame, adqs: pd.DataFrame | None, fname: dict) -> li
         rows = np.flatnonzero(adsl["TRT01P"] == arm)
         n, lo = int(n_rand.get(arm, 0)), int(need.get("randomised_per_arm", 1))
         if n < lo:
-            where = _rows(rows) if n else f"all {len(adsl)} rows"
+            where = _rows(rows) if n else (_rows(range(len(adsl))) if len(adsl) <= MAX_LISTED
+                                           else f"all {len(adsl)} rows")
             found = ", ".join(f"{a!r} {int(k)}" for a, k in n_rand.items())
             probs.append(Problem(f, "TRT01P", where, "arm-size",
                                  f"{n} subject(s) randomised to {arm!r} (found {found}); the "
@@ -348,9 +349,11 @@ def _estimable(adsl: pd.DataFrame, adqs: pd.DataFrame | None, fname: dict) -> li
     for arm in arms:
         ids = set(itt.loc[itt["TRT01P"] == arm, "USUBJID"]) & (have or set())
         if len(ids) < lo:
-            rows = np.flatnonzero((adqs["AVISITN"] == visit) & adqs["USUBJID"].isin(
-                itt.loc[itt["TRT01P"] == arm, "USUBJID"]))
-            where = _rows(rows) if len(rows) else f"no row with AVISITN {visit}"
+            rows = np.flatnonzero((adqs["AVISITN"] == visit) & adqs["PARAMCD"].isin(params)
+                                  & adqs["USUBJID"].isin(itt.loc[itt["TRT01P"] == arm,
+                                                                 "USUBJID"]))
+            where = (_rows(rows) if len(rows) else
+                     f"no row with AVISITN {visit} for {' or '.join(params)} in arm {arm!r}")
             probs.append(Problem(fname["adqs"], "AVISITN", where, "primary-visit",
                                  f"{len(ids)} subject(s) of arm {arm!r} evaluable at the primary "
                                  f"visit ({label}: {' and '.join(params)} present); the primary "
@@ -535,6 +538,16 @@ def metadata_problems(folder: str | Path) -> tuple[dict, list[Problem]]:
     elif "cutoff" in meta:
         meta.pop("cutoff")
     return meta, probs
+
+
+def check_metadata(folder: str | Path) -> dict:
+    """The folder's valid ``dataset.yaml`` (``{}`` when absent), else raise
+    :class:`analysis.data.DataError` naming the line and rule: for callers that read the
+    metadata before the full validation (the render's page marks)."""
+    meta, probs = metadata_problems(folder)
+    if probs:
+        raise D.DataError(probs)
+    return meta
 
 
 def _schema_problems(meta, node, file: str) -> list[Problem]:
