@@ -3,17 +3,20 @@
 The marks are made per render as files that both engines use: an HTML fragment with a fixed
 banner (``include-before-body``), a Typst ``#set page(foreground: ...)`` rule
 (``include-in-header``, placed before the template's own page settings, which keep it), and a
-DOCX reference document whose page header carries the text (``reference-doc``).
+DOCX reference document whose page header carries the text (``reference-doc``). Whatever they
+hold, the marks are text in each format (:mod:`analysis.escape`): HTML-escaped, a Typst string
+literal, XML-safe DOCX text.
 """
 
 from __future__ import annotations
 
-import html
 import os
 import subprocess
 from pathlib import Path
 
 import yaml
+
+from analysis.escape import docx_text, escape_html, typst_string
 
 SYNTHETIC = "SYNTHETIC DATA \u2014 not the RESPINE trial results"
 BLINDED = "BLINDED"
@@ -50,7 +53,7 @@ def html_fragment(texts: list[str]) -> str:
     """A fixed banner shown at the top of the HTML page ("" when there is nothing to show)."""
     if not texts:
         return ""
-    body = " \u00b7 ".join(html.escape(t) for t in texts)
+    body = " \u00b7 ".join(escape_html(t) for t in texts)
     return HTML_CSS + f'<div class="pub-notice" role="note">{body}</div>\n'
 
 
@@ -62,9 +65,9 @@ def typst_header(texts: list[str]) -> str:
     """
     if not texts:
         return ""
-    body = " · ".join(t.replace("\\", "\\\\").replace('"', '\\"') for t in texts)
+    body = typst_string(" · ".join(texts))  # a string literal: text, never Typst code
     return ('#set page(foreground: place(top + center, dy: 1.2cm, text(size: 9pt, '
-            f'weight: "bold", fill: rgb("#b00020"), "{body}")))\n')
+            f'weight: "bold", fill: rgb("#b00020"), {body})))\n')
 
 
 TABLE_FONT_PT = 9
@@ -101,7 +104,7 @@ def reference_docx(texts: list[str], out: Path, pandoc: str | None = None) -> Pa
             p = section.header.paragraphs[0] if section.header.paragraphs else \
                 section.header.add_paragraph()
             p.text = ""
-            run = p.add_run(" \u00b7 ".join(texts))
+            run = p.add_run(docx_text(" \u00b7 ".join(texts)))
             run.bold = True
             run.font.size = Pt(9)
             run.font.color.rgb = RGBColor(0xB0, 0x00, 0x20)

@@ -32,8 +32,6 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
-
 from publishing import output
 from publishing import provenance as prov
 from publishing.environment import scoped_environ
@@ -73,19 +71,12 @@ def write_zip(folder: Path, dest: Path, epoch: int, prefix: str = "") -> Path:
     return dest
 
 
-def write_table(df, stem: Path, epoch: int) -> list[Path]:
-    """``stem.csv`` and a deterministic ``stem.xlsx`` of a DataFrame."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    csv, xlsx = stem.with_suffix(".csv"), stem.with_suffix(".xlsx")
-    df.to_csv(csv, index=False, lineterminator="\n")
-    fixed = datetime.fromtimestamp(epoch, tz=UTC).replace(tzinfo=None)
-    with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
-        df.to_excel(writer, index=False, sheet_name=stem.name[:31])
-        writer.book.properties.created = fixed
-        writer.book.properties.modified = fixed
-        writer.book.properties.creator = "RESPINE supplement"
-    normalise_office(xlsx, epoch)
-    return [csv, xlsx]
+def write_table(df, stem: Path, epoch: int, note: str | None = None) -> list[Path]:
+    """``stem.csv`` and a deterministic ``stem.xlsx`` of a DataFrame, as the report's tables
+    (:func:`analysis.export.write_table`: text never a formula, numbers as numbers)."""
+    from analysis.export import write_table as export_table
+
+    return export_table(df, stem, note=note, epoch=epoch)
 
 
 # ------------------------------------------------------------------ provenance
@@ -204,6 +195,7 @@ def _analysis_outputs(trial, stage: Path, epoch: int, project: Path, blinded: bo
     """Results store, tables and figures of every family into ``stage``."""
     import matplotlib.pyplot as plt
 
+    from analysis.export import SYNTHETIC_NOTE
     from analysis.pipeline import collect_tables, compute_results, iter_figures
     from publishing import checklist, figure_export
 
@@ -211,8 +203,9 @@ def _analysis_outputs(trial, stage: Path, epoch: int, project: Path, blinded: bo
     (stage / "results").mkdir(parents=True)
     store.to_csv(stage / "results" / "results.csv")
     store.to_json(stage / "results" / "results.json")
+    note = SYNTHETIC_NOTE if getattr(trial, "synthetic", False) else None
     for name, df in collect_tables(trial, store).items():
-        write_table(df, stage / "tables" / name, epoch)
+        write_table(df, stage / "tables" / name, epoch, note=note)
     columns = {}
     for name, fig in iter_figures(trial, store):
         columns[name] = figure_export.column(fig)
