@@ -197,17 +197,73 @@ def make_offline(folder: Path) -> list[str]:
     return problems
 
 
-def render(exe: str, project: Path, out_dir: Path, assets: dict[str, Path],
-           progress=print) -> list[Path]:
-    """Run ``quarto render`` on the staged ``project``; move its output into ``out_dir``."""
-    config = stage_config(project, assets, progress)
-    env = dict(os.environ, QUARTO_PYTHON=sys.executable)
-    cmd = [exe, "render", str(project)]
+def _write_config(project: Path, config: dict) -> None:
+    (project / "_quarto.yml").write_text(
+        yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _notebook_entry(project: Path, item):
+    """A ``book:`` chapter entry pointing at the executed notebook Quarto kept for it (the
+    ``.qmd`` is removed so the book finds one input per chapter), or the entry unchanged."""
+    if isinstance(item, dict):
+        item = dict(item)
+        for key in ("part", "href"):
+            if isinstance(item.get(key), str):
+                item[key] = _notebook_entry(project, item[key])
+        if isinstance(item.get("chapters"), list):
+            item["chapters"] = [_notebook_entry(project, x) for x in item["chapters"]]
+        return item
+    if not isinstance(item, str) or not item.endswith(".qmd"):
+        return item
+    source = project / item
+    kept = source.with_suffix(".quarto_ipynb")
+    if not kept.is_file():  # no code cells: nothing was executed
+        return item
+    kept.rename(source.with_suffix(".ipynb"))
+    source.unlink()
+    return item[: -len(".qmd")] + ".ipynb"
+
+
+def use_executed_notebooks(project: Path, config: dict) -> dict:
+    """The book's config with every executed chapter replaced by its executed notebook.
+
+    With ``keep-ipynb: true``, Quarto keeps the notebook it executed for each chapter
+    (``<chapter>.quarto_ipynb``: cell outputs, and inline values in the markdown cells'
+    ``user_expressions``). Quarto renders an ``.ipynb`` from its stored outputs without
+    executing it, so the other formats reuse that one execution.
+    """
+    book = dict(config.get("book") or {})
+    for key in ("chapters", "appendices"):
+        if isinstance(book.get(key), list):
+            book[key] = [_notebook_entry(project, x) for x in book[key]]
+    new = {k: v for k, v in config.items() if k != "keep-ipynb"}
+    new["book"] = book
+    return new
+
+
+def _merge_move(src: Path, dst: Path) -> None:
+    """Move ``src`` to ``dst``, merging into an existing folder; a file replaces a file."""
+    if src.is_dir() and dst.is_dir():
+        for child in sorted(src.iterdir()):
+            _merge_move(child, dst / child.name)
+        src.rmdir()
+        return
+    if dst.exists():
+        shutil.rmtree(dst) if dst.is_dir() else dst.unlink()
+    shutil.move(str(src), dst)
+
+
+def _run(exe: str, project: Path, to: str | None, progress) -> None:
+    cmd = [exe, "render", str(project)] + (["--to", to] if to else [])
     progress("  " + " ".join(cmd))
-    proc = subprocess.run(cmd, cwd=project, env=env)
+    proc = subprocess.run(cmd, cwd=project, env=dict(os.environ, QUARTO_PYTHON=sys.executable))
     if proc.returncode != 0:
-        raise RuntimeError(f"quarto render failed (exit {proc.returncode})")
-    produced = project / str((config.get("project") or {}).get("output-dir", "_book"))
+        raise RuntimeError(f"quarto render failed (exit {proc.returncode})"
+                           + (f" for the {to} format" if to else ""))
+
+
+def _collect(produced: Path, out_dir: Path) -> list[Path]:
+    """Check the pass's HTML is offline, then move its outputs into ``out_dir``."""
     problems = make_offline(produced)
     if problems:
         raise RuntimeError("the HTML would fetch from the network (the report must work "
@@ -215,9 +271,40 @@ def render(exe: str, project: Path, out_dir: Path, assets: dict[str, Path],
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for item in sorted(produced.iterdir()):
-        target = out_dir / item.name
-        if target.exists():
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-        shutil.move(str(item), target)
-        written.append(target)
+        _merge_move(item, out_dir / item.name)
+        written.append(out_dir / item.name)
+    return written
+
+
+def execute_once_default() -> bool:
+    """Whether a render executes each chapter once (default) or once per format, as Quarto
+    does by itself (``RESPINE_QUARTO_EXECUTE_ONCE=0``, to measure the difference)."""
+    return os.environ.get("RESPINE_QUARTO_EXECUTE_ONCE", "1") != "0"
+
+
+def render(exe: str, project: Path, out_dir: Path, assets: dict[str, Path],
+           progress=print, execute_once: bool | None = None) -> list[Path]:
+    """Run Quarto on the staged ``project``; move its output into ``out_dir``.
+
+    By itself Quarto executes every chapter once per format. With ``execute_once`` (default:
+    :func:`execute_once_default`), the first declared format is rendered with
+    ``keep-ipynb: true``, then each other format is rendered, one ``quarto render --to`` each,
+    from the executed notebooks (:func:`use_executed_notebooks`). One ``--to`` per format:
+    rendered together, Quarto removed the DOCX's figures with the Typst ones.
+    """
+    config = stage_config(project, assets, progress)
+    if execute_once is None:
+        execute_once = execute_once_default()
+    produced = project / str((config.get("project") or {}).get("output-dir", "_book"))
+    formats = list(config["format"])
+    if not execute_once or len(formats) < 2:
+        _run(exe, project, None, progress)
+        return _collect(produced, out_dir)
+    _write_config(project, {**config, "keep-ipynb": True})
+    _run(exe, project, formats[0], progress)
+    written = _collect(produced, out_dir)
+    _write_config(project, use_executed_notebooks(project, config))
+    for fmt in formats[1:]:
+        _run(exe, project, fmt, progress)
+        written += [p for p in _collect(produced, out_dir) if p not in written]
     return written

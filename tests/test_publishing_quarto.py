@@ -19,7 +19,8 @@ from publishing.render import RenderError, choose_engine, render
 FIXTURE = Path(__file__).parent / "fixtures" / "book"
 
 FAKE = """#!{python}
-import json, os, pathlib, sys
+import json, os, pathlib, sys, zipfile
+import yaml
 if sys.argv[1:] == ["--version"]:
     print("{version}")
     sys.exit(0)
@@ -31,19 +32,31 @@ if sys.argv[1:] == ["typst", "--version"]:
     print("typst 0.11.0 (2bf9f95d)")
     sys.exit(0)
 log = pathlib.Path({log!r})
-project = pathlib.Path(sys.argv[2])
-config = (project / "_quarto.yml").read_text()
-log.write_text(json.dumps({{"argv": sys.argv[1:], "cwd": os.getcwd(), "config": config,
-                            "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON"),
-                            "RESPINE_DATA": os.environ.get("RESPINE_DATA"),
-                            "RESPINE_ENGINE": os.environ.get("RESPINE_ENGINE")}}))
+args = sys.argv[1:]
+project = pathlib.Path(args[1])
+to = args[args.index("--to") + 1] if "--to" in args else None
+text = (project / "_quarto.yml").read_text()
+config = yaml.safe_load(text)
+calls = json.loads(log.read_text()) if log.exists() else []
+calls.append({{"argv": args, "cwd": os.getcwd(), "config": text,
+               "inputs": sorted(p.relative_to(project).as_posix() for p in project.rglob("*")
+                                if p.suffix in (".qmd", ".ipynb", ".quarto_ipynb")),
+               "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON"),
+               "RESPINE_DATA": os.environ.get("RESPINE_DATA"),
+               "RESPINE_ENGINE": os.environ.get("RESPINE_ENGINE")}})
+log.write_text(json.dumps(calls))
+if config.get("keep-ipynb"):  # Quarto keeps the notebook it executed for each chapter
+    for qmd in project.rglob("*.qmd"):
+        if "```{{python}}" in qmd.read_text():
+            qmd.with_suffix(".quarto_ipynb").write_text("{{}}")
 out = project / "_output"
-out.mkdir()
-for ext in ("html", "pdf"):
-    (out / f"fixture.{{ext}}").write_text(ext)
-import zipfile
-with zipfile.ZipFile(out / "fixture.docx", "w") as z:  # a DOCX is a zip (it gets normalised)
-    z.writestr("word/document.xml", "<w:document/>")
+out.mkdir(exist_ok=True)
+for fmt in [to] if to else list(config["format"]):
+    if fmt == "docx":
+        with zipfile.ZipFile(out / "fixture.docx", "w") as z:  # a DOCX is a zip
+            z.writestr("word/document.xml", "<w:document/>")
+    else:
+        (out / {{"html": "fixture.html", "typst": "fixture.pdf"}}[fmt]).write_text(fmt)
 """
 
 
@@ -103,8 +116,12 @@ def test_auto_renders_with_quarto_and_the_page_marks(fake_quarto, tmp_path, monk
     out = tmp_path / "out"
     files = render(FIXTURE, FIXTURE / "data", "auto", out, results=False,
                    progress=lambda *a: None)
-    got = json.loads(log.read_text())
-    assert got["argv"][0] == "render" and len(got["argv"]) == 2
+    calls = json.loads(log.read_text())
+    # one pass per format, the first (html) executes; see the next test
+    assert [c["argv"][2:] for c in calls] == [["--to", "html"], ["--to", "typst"],
+                                               ["--to", "docx"]]
+    got = calls[0]
+    assert got["argv"][0] == "render"
     staged = Path(got["argv"][1])
     assert staged != FIXTURE and (staged.name == "project")  # a staged copy, not the tree
     assert got["QUARTO_PYTHON"] == sys.executable
@@ -121,8 +138,39 @@ def test_auto_renders_with_quarto_and_the_page_marks(fake_quarto, tmp_path, monk
     assert config["book"]["chapters"] == yaml.safe_load(
         (FIXTURE / "_quarto.yml").read_text())["book"]["chapters"]
     assert sorted(f.name for f in files) == ["fixture.docx", "fixture.html", "fixture.pdf"]
-    assert (out / "fixture.pdf").read_text() == "pdf"
+    assert (out / "fixture.pdf").read_text() == "typst"
     assert "_output" not in os.listdir(FIXTURE)  # the source tree was not written to
+
+
+def test_chapters_execute_once_then_render_from_their_notebooks(fake_quarto, tmp_path):
+    log = fake_quarto("1.10.18")
+    render(FIXTURE, FIXTURE / "data", "quarto", tmp_path / "out", results=False,
+           progress=lambda *a: None)
+    first, *rest = json.loads(log.read_text())
+    assert yaml.safe_load(first["config"])["keep-ipynb"] is True
+    assert "chapters/one.qmd" in first["inputs"]
+    for later in rest:  # typst and docx: the executed notebooks, nothing left to execute
+        config = yaml.safe_load(later["config"])
+        assert "keep-ipynb" not in config
+        assert config["book"]["chapters"] == [
+            "index.qmd", "chapters/one.ipynb",
+            {"part": "Results", "chapters": ["chapters/two.ipynb"]}]
+        assert config["book"]["appendices"] == ["chapters/app.ipynb"]
+        # index.qmd has no code cell (nothing executed, kept as is); _inc.qmd is included
+        assert later["inputs"] == ["chapters/_inc.qmd", "chapters/app.ipynb",
+                                   "chapters/one.ipynb", "chapters/two.ipynb", "index.qmd"]
+        assert config["format"] == yaml.safe_load(first["config"])["format"]
+
+
+def test_quarto_alone_executes_per_format_when_asked(fake_quarto, tmp_path, monkeypatch):
+    log = fake_quarto("1.10.18")
+    monkeypatch.setenv("RESPINE_QUARTO_EXECUTE_ONCE", "0")
+    files = render(FIXTURE, FIXTURE / "data", "quarto", tmp_path / "out", results=False,
+                   progress=lambda *a: None)
+    calls = json.loads(log.read_text())
+    assert len(calls) == 1 and len(calls[0]["argv"]) == 2  # plain ``quarto render DIR``
+    assert "keep-ipynb" not in yaml.safe_load(calls[0]["config"])
+    assert sorted(f.name for f in files) == ["fixture.docx", "fixture.html", "fixture.pdf"]
 
 
 def test_page_marks_only_for_the_formats_the_book_declares(tmp_path):
