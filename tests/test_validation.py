@@ -1,6 +1,7 @@
 """Tests of analysis.validation: one small broken fixture per rule; messages name the file,
 column, row (1-based data row) or subject, and the rule."""
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.data import DataError, load_trial
-from analysis.validation import main, validate_folder
+from analysis.validation import _looks_like_identifier, main, validate_folder
 
 VALID = Path(__file__).parent / "fixtures" / "data" / "valid"
 SYNTHETIC = Path(__file__).resolve().parents[1] / "data" / "synthetic"
@@ -245,3 +246,149 @@ def test_many_rows_are_abbreviated(tmp_path):
     _write(d, "adqs", q)
     (p,) = [x for x in validate_folder(d) if x.rule == "allowed-values"]
     assert p.rows.endswith("(and 10 more)")
+
+
+# ---------------------------------------------------------------------------- issue 15 rules
+
+
+@pytest.mark.parametrize("name", ["TEL_MOBILE", "PATIENT_NAME", "EMAILADDR", "DOB_DT", "DOBDT",
+                                  "PATIENTNAME", "PHONE1", "HOME_ADDRESS", "ZIP_CODE", "BRTHDTC",
+                                  "E-MAIL", "FIRST_NAME", "TELNO", "MRN", "EMAIL_ADDRESS",
+                                  "PAT_PHONE", "INITIALS"])
+def test_identifier_parts_are_refused(name):
+    assert _looks_like_identifier(name, set())
+
+
+@pytest.mark.parametrize("name", ["AGE", "AGEU", "SITEID", "SUBJID", "USUBJID", "TRTSDT",
+                                  "AVISITN", "PARAMCD", "SITE_NAME", "INVNAM", "AEDECOD", "ADY",
+                                  "DTHDT", "COUNTRY", "RANDDT", "TRT01A", "ASTDT", "DOMAIN",
+                                  "CMDECOD", "SRCSEQ", "BASETYPE", "AVALC"])
+def test_legitimate_adam_names_are_allowed(name):
+    assert not _looks_like_identifier(name, set())
+
+
+def test_identifier_column_in_file(tmp_path):
+    d = _copy(tmp_path)
+    df = _read(d, "adsl")
+    df["TEL_MOBILE"] = "0600000000"
+    _write(d, "adsl", df)
+    (p,) = _only(validate_folder(d, minimum=False), "direct-identifier")
+    assert (p.file, p.column) == ("adsl.csv", "TEL_MOBILE")
+
+
+def test_encoding_error_names_line_column_and_encoding(tmp_path):
+    d = _copy(tmp_path)
+    text = (d / "adsl.csv").read_text(encoding="utf-8").replace("Paris Cochin", "Paris Cochiné")
+    raw = text.encode("cp1252")
+    (d / "adsl.csv").write_bytes(raw)
+    (p,) = _only(validate_folder(d, minimum=False), "encoding")
+    # the accented letter is on file line 3 (data row 2), in the fifth field (SITE)
+    assert (p.file, p.column, p.rows) == ("adsl.csv", "SITE", "line 3")
+    offset = raw.index("é".encode("cp1252"))
+    assert f"byte 0xE9 at byte offset {offset} " in p.message
+    assert "data row 2" in p.message and "Windows-1252/Latin-1" in p.message
+    # a byte that is not Windows-1252 either (0x81 is undefined there): no false suggestion
+    (d / "adsl.csv").write_bytes(raw.replace(b"\xe9", b"\x81"))
+    (p,) = _only(validate_folder(d, minimum=False), "encoding")
+    assert "could not be recognised" in p.message
+
+
+def test_bom_and_crlf_are_accepted(tmp_path):
+    d = _copy(tmp_path)
+    raw = (d / "adsl.csv").read_bytes()
+    (d / "adsl.csv").write_bytes(b"\xef\xbb\xbf" + raw.replace(b"\n", b"\r\n"))
+    assert validate_folder(d, minimum=False) == []
+
+
+def test_empty_file_and_header_only(tmp_path):
+    d = _copy(tmp_path)
+    (d / "admri.csv").write_bytes(b"")
+    _write(d, "adsl", _read(d, "adsl").iloc[0:0])
+    probs = validate_folder(d, minimum=False)
+    assert [str(p) for p in probs if p.rule in ("empty-file", "empty-dataset")] == [
+        "admri.csv, line 1: the file is empty (not even a header line) [rule: empty-file]",
+        "adsl.csv: the dataset is empty (header only) [rule: empty-dataset]"]
+    assert not [p for p in probs if p.rule == "known-subject"]  # not as orphans elsewhere
+    _write(d, "adae", _read(d, "adae").iloc[0:0])  # no adverse event at all is allowed
+    assert not [p for p in validate_folder(d, minimum=False) if p.file == "adae.csv"]
+
+
+def _yaml(folder, text):
+    (folder / "dataset.yaml").write_text(text, encoding="utf-8")
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path):
+    d = _copy(tmp_path)
+    _yaml(d, "name: x\nsynthetic: true\ndescription: a: b\n")
+    (p,) = validate_folder(d, minimum=False)
+    assert str(p) == ("dataset.yaml, line 3, column 15: invalid YAML: mapping values are not "
+                      "allowed here [rule: yaml-syntax]")
+    with pytest.raises(DataError, match="line 3, column 15"):
+        load_trial(d, minimum=False)
+
+
+def test_yaml_keys_and_types(tmp_path):
+    d = _copy(tmp_path)
+    _yaml(d, "name: x\nsynthetic: 'yes'\nsynthethic: true\ncutoff: 31/12/2024\nseed: 1.5\n")
+    probs = {p.column: p for p in validate_folder(d, minimum=False)}
+    assert set(probs) == {"synthetic", "synthethic", "cutoff", "seed"}
+    assert all(p.rule == "dataset-yaml" for p in probs.values())
+    assert (probs["synthetic"].rows, probs["synthethic"].rows, probs["cutoff"].rows,
+            probs["seed"].rows) == ("line 2", "line 3", "line 4", "line 5")
+    assert "expected true or false" in probs["synthetic"].message
+    assert "unknown key 'synthethic'" in probs["synthethic"].message
+    _yaml(d, "name: x\nsynthetic: true\ncutoff: 2024-12-31\nn_randomised: 2\n")
+    assert validate_folder(d, minimum=False) == []
+
+
+def test_dates_after_cutoff_and_in_the_future(tmp_path):
+    d = _copy(tmp_path)
+    _yaml(d, "cutoff: 2019-05-31\n")
+    probs = validate_folder(d, minimum=False, today=dt.date(2021, 12, 31))
+    late = {(p.file, p.column, p.rows) for p in probs if p.rule == "after-cutoff"}
+    # independent check: every date column of every file, compared with the cut-off
+    expect = set()
+    for name in ("screening", "adsl", "adqs", "admri", "adimm", "adae"):
+        df = _read(d, name)
+        for col in df.columns:
+            if col in ("RANDDT", "TRTSDT", "ADT", "ASTDT"):
+                rows = [i + 1 for i, v in enumerate(df[col]) if v and v > "2019-05-31"]
+                if rows:
+                    expect.add((f"{name}.csv", col, ("row " if len(rows) == 1 else "rows ")
+                                + ", ".join(map(str, rows))))
+    assert late == expect and late
+    assert not [p for p in probs if p.rule == "future-date"]
+    (d / "dataset.yaml").unlink()
+    (p,) = [p for p in validate_folder(d, minimum=False, today=dt.date(2020, 6, 1))
+            if p.rule == "future-date"]
+    # only the month-24 visits (2021-01-12) of adqs rows 3 and 6 are after 2020-06-01
+    assert (p.file, p.column, p.rows) == ("adqs.csv", "ADT", "rows 3, 6")
+    assert "later than today (2020-06-01)" in p.message
+
+
+def test_committed_cutoff_is_the_latest_date():
+    import yaml
+
+    latest = max(v for name in ("screening", "adsl", "adqs", "admri", "adimm", "adae")
+                 for col, vals in _read(SYNTHETIC, name).items()
+                 if col in ("RANDDT", "TRTSDT", "ADT", "ASTDT") for v in vals if v)
+    meta = yaml.safe_load((SYNTHETIC / "dataset.yaml").read_text(encoding="utf-8"))
+    assert meta["cutoff"].isoformat() == latest
+
+
+def test_unknown_extra_dataset_is_noted_once(tmp_path, capsys):
+    d = tmp_path / "data"
+    shutil.copytree(SYNTHETIC, d)
+    pd.DataFrame({"USUBJID": ["RESPINE-01-001"]}).to_csv(d / "adcm.csv", index=False)
+    (d / "README.txt").write_text("not a data format\n", encoding="utf-8")
+    assert main(d) == 0
+    out = capsys.readouterr().out
+    assert out.count("adcm.csv") == 1 and "note: adcm.csv is not a dataset" in out
+    assert "README" not in out
+
+
+def test_minimum_data_rules(tmp_path):
+    d = _copy(tmp_path)
+    probs = validate_folder(d)  # 1 subject per arm: too few for the models
+    assert {(p.rule, p.file, p.column, p.rows) for p in probs} == {
+        ("arm-size", "adsl.csv", "TRT01P", "row 1"), ("arm-size", "adsl.csv", "TRT01P", "row 2")}
