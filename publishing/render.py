@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+from analysis.validation import check_metadata
 from publishing import book as bookmod
 from publishing import builtin, notice, officezip, output, quarto
 from publishing.environment import scoped_environ
@@ -142,6 +143,7 @@ def render(project: Path | str = ".", data: Path | str | None = None, engine: st
     label = describe(name, versions)
     progress(f"Engine: {label}")
     progress(f"Data: {data}")
+    check_metadata(data)  # dataset.yaml: a named rule and line before anything reads it
     marks = notice.marks(data)
     if marks:
         progress("Page marks: " + " | ".join(marks))

@@ -122,5 +122,7 @@ def test_render_refuses_and_leaves_previous_output(name, tmp_path):
                 "--data", str(make(BY_NAME[name], tmp_path / name)), "--out", str(out))
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
+    assert f"[rule: {BY_NAME[name].expect.rule}]" in proc.stderr
+    assert "^" not in proc.stderr  # the YAML error is a named rule, not a caret line
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out", name])
