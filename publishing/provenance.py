@@ -44,7 +44,8 @@ def checksum_table(folder: Path | str) -> pd.DataFrame:
     """``File`` and ``SHA-256`` for display: the digest in four groups of 16 hex digits (so
     it wraps in a narrow column), each group as code."""
     df = data_files(folder)
-    groups = df["SHA-256"].map(lambda h: " ".join(f"`{h[i:i + 16]}`" for i in range(0, 64, 16)))
+    groups = df["SHA-256"].map(
+        lambda h: Markdown(" ").join(code_span(h[i:i + 16]) for i in range(0, 64, 16)))
     return pd.DataFrame({"File": df["File"], "SHA-256": groups})
 
 
