@@ -12,7 +12,7 @@ export RESPINE_BLINDED := $(BLINDED)
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: report test validate results data bench supplement verify lint setup clean
+.PHONY: report test validate results data bench supplement verify lint setup clean figures-baseline
 
 ## setup: create .venv from the exact versions in requirements.lock (first use only)
 setup: $(STAMP)
@@ -45,6 +45,10 @@ data: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+## figures-baseline: redraw the reference images of the picture regression test (look at them before committing)
+figures-baseline: $(STAMP)
+	RESPINE_REFRESH_BASELINE=1 $(BIN)/python -m pytest tests/test_figures.py -q -k reference_image
 
 ## bench: time the analysis on a large synthetic trial, then a full render of the book
 bench: $(STAMP)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
+from analysis.style import PRINT_WIDTH
+
 PAD = 0.07  # inches between a box edge and its text
 VGAP = 0.32  # vertical gap between rows (room for the arrows)
 HGAP = 0.28  # gap between arm columns
@@ -84,8 +86,16 @@ def _measure(fig, text: str, fontsize: float, **kw) -> tuple[float, float]:
     return w * 1.02, h * 1.02
 
 
-def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.5, wrap: int = 50):
+MIN_WRAP = 20  # narrowest line (characters) tried to fit the diagram in the print width
+
+
+def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.5, wrap: int = 50,
+                 max_width: float = PRINT_WIDTH):
     """Draw the CONSORT diagram of ``texts`` (from :func:`analysis.consort.box_texts`).
+
+    Lines are wrapped at ``wrap`` characters, or fewer when the diagram would be wider than
+    ``max_width`` inches (the print width), so it is printed at its own size and ``fontsize``
+    is the printed size of its text.
 
     Parameters
     ----------
@@ -98,6 +108,9 @@ def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.5, wrap: int = 5
         Font size in points; every box is sized to its text at this size.
     wrap : int
         Maximum characters per line in the arm boxes and the "excluded" box.
+    max_width : float
+        Widest diagram wanted (inches); lines are wrapped shorter until it fits (down to
+        :data:`MIN_WRAP` characters).
 
     Returns
     -------
@@ -105,6 +118,16 @@ def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.5, wrap: int = 5
         Sized in inches to the diagram.
     """
     arms = list(arms or texts["allocation"].keys())
+    while True:
+        fig = _draw(texts, arms, fontsize, wrap)
+        if fig.get_size_inches()[0] <= max_width or wrap <= MIN_WRAP:
+            return fig
+        plt.close(fig)
+        wrap = max(MIN_WRAP, wrap - 4)
+
+
+def _draw(texts: dict, arms: list, fontsize: float, wrap: int):
+    """One layout of the diagram at ``wrap`` characters per line (see :func:`draw_consort`)."""
     fig = plt.figure(figsize=(4, 4))
     font = {"fontsize": fontsize, "linespacing": 1.25}
 

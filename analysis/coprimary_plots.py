@@ -14,7 +14,9 @@ from analysis.coprimary import (
     t2_data,
     tipping_grid,
 )
+from analysis.formatting import fmt_num
 from analysis.results import ResultNotFound
+from analysis.style import PRINT_WIDTH, favours_labels
 
 
 def forest_rd(store, arms, control):
@@ -28,17 +30,16 @@ def forest_rd(store, arms, control):
         lo.append(r["lower"])
         hi.append(r["upper"])
     y = np.arange(len(labels))[::-1]
-    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(labels) + 1.2))
+    fig, ax = plt.subplots(figsize=(PRINT_WIDTH, 0.4 * len(labels) + 1.3))
     ax.errorbar(est, y, xerr=[np.subtract(est, lo), np.subtract(hi, est)], fmt="s",
                 color="black", ecolor="black", capsize=3, markersize=5)
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)
     ax.set_yticks(y, labels)
     ax.set_xlabel(f"Risk difference, percentage points ({' vs '.join([*exp, control])})")
-    left, right = ax.get_xlim()
-    ax.text(left, -0.9, f"favours {control}", ha="left", va="top", fontsize=8, color="grey")
-    ax.text(right, -0.9, "favours " + ", ".join(exp), ha="right", va="top", fontsize=8,
-            color="grey")
-    ax.set_ylim(-1.2, len(labels) - 0.5)
+    lim = max(abs(x) for x in ax.get_xlim())
+    ax.set_xlim(-lim, lim)  # zero in the middle: each side has room for its label
+    favours_labels(ax, control, ", ".join(exp))  # a positive difference favours the new arm
+    ax.set_ylim(-1.3, len(labels) - 0.5)  # an empty row at the bottom for the labels
     fig.tight_layout()
     return fig
 
@@ -47,7 +48,8 @@ def tipping_point(store, arms, control):
     """p-value (Yates) over assumed response rates among the missing patients of each arm;
     cells with p < alpha are outlined and the observed-case rates are marked."""
     exp = [a for a in arms if a != control]
-    fig, axes = plt.subplots(1, len(exp), figsize=(5.6 * len(exp), 4.6), squeeze=False)
+    fig, axes = plt.subplots(len(exp), 1, figsize=(PRINT_WIDTH, 4.6 * len(exp)), squeeze=False)
+    axes = axes.T
     for ax, a in zip(axes[0], exp, strict=True):
         p = tipping_grid(store, a, control, "p_value")
         rd = tipping_grid(store, a, control, "risk_difference")
@@ -56,14 +58,13 @@ def tipping_point(store, arms, control):
         for i in range(p.shape[0]):
             for j in range(p.shape[1]):
                 v = p.iat[i, j]
-                ax.text(j, i, str(int(round(float(rd.iat[i, j])))), ha="center", va="center",
-                        fontsize=6,
-                        color="white" if v < 0.5 else "black")
+                ax.text(j, i, fmt_num(float(rd.iat[i, j]), 0), ha="center", va="center",
+                        fontsize=7, color="white" if v < 0.5 else "black")
                 if v < ALPHA:
                     ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
                                                edgecolor="red", linewidth=1.5))
-        ax.set_xticks(range(p.shape[1]), [f"{c:.1f}" for c in p.columns], fontsize=7)
-        ax.set_yticks(range(p.shape[0]), [f"{r:.1f}" for r in p.index], fontsize=7)
+        ax.set_xticks(range(p.shape[1]), [f"{c:.1f}" for c in p.columns], fontsize=7.5)
+        ax.set_yticks(range(p.shape[0]), [f"{r:.1f}" for r in p.index], fontsize=7.5)
         ax.set_xlabel(f"Assumed response rate among missing, {control}")
         ax.set_ylabel(f"Assumed response rate among missing, {a}")
         for arm, axis in ((a, "y"), (control, "x")):
@@ -74,7 +75,7 @@ def tipping_point(store, arms, control):
             pos = obs * (p.shape[0] - 1)
             (ax.axhline if axis == "y" else ax.axvline)(pos, color="white", linestyle=":",
                                                          linewidth=1)
-        fig.colorbar(im, ax=ax, label="p-value (numbers: RD, pp)")
+        fig.colorbar(im, ax=ax, label="p-value (numbers: risk difference, percentage points)")
     fig.tight_layout()
     return fig
 
@@ -83,7 +84,8 @@ def t2_individual(trial):
     """T2 at baseline and month 12 per patient (grey lines) and arm means (95 % CI) of the
     patients with both examinations, per arm."""
     d = t2_data(trial)
-    fig, axes = plt.subplots(1, len(trial.arms), figsize=(3.2 * len(trial.arms), 4.0),
+    fig, axes = plt.subplots(1, len(trial.arms),
+                             figsize=(min(PRINT_WIDTH, 2.9 * len(trial.arms)), 3.6),
                              sharey=True, squeeze=False)
     for ax, a in zip(axes[0], trial.arms, strict=True):
         g = d[d["ARM"] == a]
@@ -99,7 +101,7 @@ def t2_individual(trial):
         ax.plot([0, 1], means, color="black", linewidth=2, zorder=3)
         ax.set_xticks([0, 1], ["Baseline", f"Month {VISIT}"])
         ax.set_xlim(-0.3, 1.3)
-        ax.set_title(f"{a} (n = {len(both)})", fontsize=10)
+        ax.set_title(f"{a} (n\u00a0=\u00a0{len(both)})")
     axes[0][0].set_ylabel("Disc T2 (ms)")
     fig.tight_layout()
     return fig

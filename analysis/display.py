@@ -7,6 +7,9 @@ Data are text: every cell, header and shown text that is a plain ``str`` is esca
 from __future__ import annotations
 
 import math
+import os
+from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -102,22 +105,56 @@ def show_markdown(text: str | Markdown):
     return Display(str(to_markdown(text)))
 
 
-def show_figure(fig, dpi: int = 200, alt: str = "Figure") -> None:
-    """Display ``fig`` once in a chapter cell (PNG and SVG), then close it.
+def figure_dir() -> Path:
+    """The folder of the exported figures: ``figures/`` beside ``$RESPINE_RESULTS`` (the
+    render's pre-step writes both), else figures exported once per process from the report's
+    trial and store into a temporary folder."""
+    results = os.environ.get("RESPINE_RESULTS")
+    if results and (Path(results).parent / "figures").is_dir():
+        return Path(results).parent / "figures"
+    return _exported_here()
 
-    The images are rendered here rather than left to the kernel's inline backend, so a figure
-    appears once whatever the backend (the analysis uses Agg). Deterministic: no dates or
-    software stamps in the image data.
+
+@lru_cache(maxsize=1)
+def _exported_here() -> Path:
+    import tempfile
+
+    from analysis.pipeline import write_figures
+    from analysis.report import load_report
+
+    rep = load_report()
+    out = Path(tempfile.mkdtemp(prefix="respine-figures-"))
+    write_figures(rep.trial, rep.store, out)
+    return out
+
+
+def figure_files(name: str, folder: Path | None = None) -> dict[str, Path]:
+    """``{"png": path, "svg": path}`` of the exported figure ``name``; a clear error naming the
+    folder when the figure was not exported."""
+    folder = Path(folder) if folder else figure_dir()
+    files = {fmt: folder / f"{name}.{fmt}" for fmt in ("png", "svg")}
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        known = sorted(p.stem for p in folder.glob("*.svg"))
+        raise FileNotFoundError(f"figure {name!r} was not exported to {folder} (missing "
+                                f"{', '.join(missing)}); exported figures: {', '.join(known)}")
+    return files
+
+
+def show_figure(name: str, *, alt: str = "", folder: Path | None = None) -> None:
+    """Display the exported figure ``name`` in a chapter cell: the very files the pipeline
+    wrote (``figures/<name>.png`` for HTML and DOCX, ``.svg`` for the PDF), so the manuscript
+    shows what a journal receives, "Synthetic data" mark included.
+
+    The cell keeps its ``label: fig-…``, ``fig-cap`` and ``fig-alt`` options, so numbering,
+    cross-references and alt text are the engines' own (Quarto and the built-in engine read
+    Jupyter image outputs alike). ``alt`` is only the plain-text fallback of the output.
     """
     import base64
-    import io
 
-    import matplotlib.pyplot as plt
     from IPython.display import display
 
-    png, svg = io.BytesIO(), io.StringIO()
-    fig.savefig(png, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
-    display({"image/png": base64.b64encode(png.getvalue()).decode("ascii"),
-             "image/svg+xml": svg.getvalue(), "text/plain": f"<{alt}>"}, raw=True)
+    files = figure_files(name, folder)
+    display({"image/png": base64.b64encode(files["png"].read_bytes()).decode("ascii"),
+             "image/svg+xml": files["svg"].read_text(encoding="utf-8"),
+             "text/plain": f"<{alt or name}>"}, raw=True)

@@ -1,4 +1,5 @@
-"""Deterministic figure files: PDF, SVG and PNG with no timestamps or random ids."""
+"""Deterministic figure files: PDF, SVG and PNG with no timestamps or random ids, and the
+printed size of their text."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from analysis.style import PRINT_WIDTH
+
 plt.rcParams["svg.hashsalt"] = "respine"
 plt.rcParams["svg.fonttype"] = "path"
 plt.rcParams["pdf.fonttype"] = 42
+
+#: Resolution of raster exports (print quality; the supplement's TIFFs are 600 dpi).
+DPI = 300
+FORMATS = ("pdf", "svg", "png")
 
 _META = {
     "pdf": {"CreationDate": None, "ModDate": None, "Producer": "matplotlib"},
@@ -17,7 +24,7 @@ _META = {
 }
 
 
-def save_figure(fig, stem: str | Path, formats=("pdf", "svg", "png"), dpi: int = 200) -> list[Path]:
+def save_figure(fig, stem: str | Path, formats=FORMATS, dpi: int = DPI) -> list[Path]:
     """Save ``fig`` as ``stem.<fmt>`` for each format; returns the written paths."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -27,3 +34,31 @@ def save_figure(fig, stem: str | Path, formats=("pdf", "svg", "png"), dpi: int =
         fig.savefig(path, format=fmt, dpi=dpi, metadata=_META.get(fmt), bbox_inches="tight")
         written.append(path)
     return written
+
+
+def saved_width(fig) -> float:
+    """Width in inches of the file :func:`save_figure` writes (the tight bounding box)."""
+    renderer = fig.canvas.get_renderer()
+    return fig.get_tightbbox(renderer).width
+
+
+def print_scale(fig, print_width: float = PRINT_WIDTH) -> float:
+    """Factor from drawn to printed size: a figure wider than the print width is shrunk to it;
+    a narrower one is printed at its own size."""
+    return min(1.0, print_width / saved_width(fig))
+
+
+def printed_font_sizes(fig, print_width: float = PRINT_WIDTH) -> list[tuple[str, float]]:
+    """``(text, printed size in points)`` of every visible, non-empty text of ``fig``."""
+    scale = print_scale(fig, print_width)
+    out = []
+    for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text")):
+        if t.get_visible() and t.get_text().strip() and _shown(t):
+            out.append((t.get_text(), t.get_fontsize() * scale))
+    return out
+
+
+def _shown(artist) -> bool:
+    """False for texts of hidden axes (e.g. an unused panel of a grid)."""
+    ax = getattr(artist, "axes", None)
+    return ax is None or ax.get_visible()

@@ -10,18 +10,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from analysis.immune import ANY, POP, class_labels, classes, safety_population
-from analysis.style import arm_colours
+from analysis.style import PRINT_WIDTH, arm_colours
 
-#: Arm colours in trial.arms order (colour-blind safe Okabe-Ito).
 #: MFI values below this floor are drawn at the floor on the log axis.
 MFI_FLOOR = 10.0
 
 
-
-
-
-
-def denovo_figure(trial, store, *, width: float = 7.0, height: float = 2.8):
+def denovo_figure(trial, store, *, width: float = PRINT_WIDTH, height: float = 2.8):
     """Percentage with de novo antibodies by visit and arm (Wilson 95 % CI), one panel per class."""
     cls = classes(trial.adimm) + [ANY]
     labels = class_labels(trial.adimm)
@@ -47,16 +42,15 @@ def denovo_figure(trial, store, *, width: float = 7.0, height: float = 2.8):
             ax.errorbar(s["x"], s["value"], yerr=yerr, fmt="o-", ms=4, lw=1, capsize=2,
                         color=colours[arm], label=arm)
         ax.set_xticks(range(len(visits)), [f"M{int(v)}" for v in visits])
-        ax.set_title(labels[c], fontsize=9)
+        ax.set_title(labels[c])
         ax.set_ylim(0, top)
         ax.set_xlim(-0.5, len(visits) - 0.5)
         ax.grid(axis="y", lw=0.3, alpha=0.5)
-        ax.tick_params(labelsize=8)
-    axes[0][0].set_ylabel("De novo positive, % (95% CI)", fontsize=8)
+    axes[0][0].set_ylabel("De novo positive, % (95% CI)")
     return _legend_below(fig, axes[0][0], len(arms))
 
 
-def mfi_figure(trial, store, *, threshold: float | None = None, width: float = 7.0,
+def mfi_figure(trial, store, *, threshold: float | None = None, width: float = PRINT_WIDTH,
                height: float = 3.0):
     """MFI over visits on a log scale: one thin line per patient, bold median per arm and visit.
 
@@ -89,18 +83,17 @@ def mfi_figure(trial, store, *, threshold: float | None = None, width: float = 7
         ax.set_yscale("log")
         visits = sorted(dc["AVISITN"].astype(float).unique())
         ax.set_xticks(visits, [f"{v:g}" for v in visits])
-        ax.set_xlabel("Month", fontsize=8)
-        ax.set_title(labels[c], fontsize=9)
-        ax.tick_params(labelsize=8)
+        ax.set_xlabel("Month")
+        ax.set_title(labels[c])
         ax.grid(axis="y", which="major", lw=0.3, alpha=0.5)
-    axes[0][0].set_ylabel("MFI (log scale)", fontsize=8)
+    axes[0][0].set_ylabel("MFI (log scale)")
     return _legend_below(fig, axes[0][0], len(arms))
 
 
 def _legend_below(fig, ax, ncol: int):
     """One legend for all panels (from ``ax``), centred under the figure; returns ``fig``."""
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, fontsize=8,
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False,
                bbox_to_anchor=(0.5, -0.02))
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig

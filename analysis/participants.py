@@ -51,9 +51,26 @@ def tables(trial, store: ResultsStore) -> dict[str, pd.DataFrame]:
 
 
 def consort_figure(trial_or_report, store: ResultsStore | None = None):
-    """The CONSORT flow diagram drawn from the store's counts."""
+    """The CONSORT flow diagram drawn from the store's counts, with the analysed numbers of
+    every co-primary endpoint (:func:`coprimary_analysed`)."""
     trial, store = _unpack(trial_or_report, store)
-    return draw_consort(box_texts(flow_from_store(store, trial.arms)), arms=trial.arms)
+    texts = box_texts(flow_from_store(store, trial.arms))
+    for label, counts in coprimary_analysed(store, trial.arms):
+        for arm, n in counts.items():
+            texts["analysis"][arm] += f"\nAnalysed for {label} (n = {n:,})"
+    return draw_consort(texts, arms=trial.arms)
+
+
+def coprimary_analysed(store: ResultsStore, arms) -> list[tuple[str, dict[str, int]]]:
+    """``[(label, {arm: n analysed})]`` for the co-primary endpoints besides the responder
+    endpoint of the CONSORT counts: the structural endpoint's analysed patients are the ``n``
+    of its primary-analysis adjusted means in the store (none when it was not analysed)."""
+    from analysis.coprimary import T2
+
+    rows = store.select(T2, analysis="primary", statistic="adjusted_mean")
+    counts = {r.arm: int(r.n) for r in rows.itertuples() if r.arm in set(arms)
+              and r.n == r.n}
+    return [("disc T2 (structural co-primary)", counts)] if counts else []
 
 
 def figures(trial, store: ResultsStore) -> dict:
@@ -67,11 +84,11 @@ def _unpack(trial_or_report, store):
     return trial_or_report, store
 
 
-def show_consort(rep) -> None:
-    """Display the CONSORT diagram in a chapter cell (PNG and SVG), then close it."""
+def show_consort(rep=None) -> None:
+    """Display the exported CONSORT diagram (``figures/consort``) in a chapter cell."""
     from analysis.display import show_figure
 
-    show_figure(consort_figure(rep), alt="CONSORT diagram")
+    show_figure("consort", alt="CONSORT diagram")
 
 
 PROPER_NOUNS = {"Pfirrmann", "Schizas", "Modic", "Oswestry"}

@@ -62,14 +62,12 @@ def iter_figures(trial, store: ResultsStore):
 
 def mark_synthetic(fig) -> None:
     """Add a small red "Synthetic data" mark in the figure's lower-right corner."""
-    fig.text(0.995, 0.005, SYNTHETIC_MARK, ha="right", va="bottom", fontsize=7,
+    fig.text(0.995, 0.005, SYNTHETIC_MARK, ha="right", va="bottom", fontsize=7.5,
              color="#b00020", alpha=0.9)
 
 
 def write_outputs(trial, store: ResultsStore, out_dir: str | Path) -> Path:
     """Write results.csv/.json, tables (CSV, XLSX) and figures (PDF, SVG, PNG) to ``out_dir``."""
-    import matplotlib.pyplot as plt
-
     out = Path(out_dir)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(parents=True, exist_ok=True)
@@ -78,7 +76,17 @@ def write_outputs(trial, store: ResultsStore, out_dir: str | Path) -> Path:
     note = SYNTHETIC_NOTE if getattr(trial, "synthetic", False) else None
     for name, df in collect_tables(trial, store).items():
         write_table(df, out / "tables" / name, note=note)  # text never a formula; numbers
-    for name, fig in iter_figures(trial, store):
-        save_figure(fig, out / "figures" / name)
-        plt.close(fig)
+    write_figures(trial, store, out / "figures")
     return out
+
+
+def write_figures(trial, store: ResultsStore, out_dir: str | Path) -> list[Path]:
+    """Write every figure as PDF, SVG and PNG (:func:`analysis.figio.save_figure`) into
+    ``out_dir``: the one file per figure and format that every manuscript embeds."""
+    import matplotlib.pyplot as plt
+
+    written = []
+    for name, fig in iter_figures(trial, store):
+        written += save_figure(fig, Path(out_dir) / name)
+        plt.close(fig)
+    return written

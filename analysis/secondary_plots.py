@@ -11,12 +11,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from analysis.secondary import ENDPOINTS, LABELS, TTE
-from analysis.style import arm_colour
+from analysis.secondary import ENDPOINTS, LABELS, MCID, TTE
+from analysis.style import PRINT_WIDTH, arm_colour, favours_labels
 
 MARKERS = ["o", "s", "^", "D"]
-
-
 
 
 def _rows(store, endpoint, **where):
@@ -24,7 +22,13 @@ def _rows(store, endpoint, **where):
 
 
 def _visit_order(visits) -> list[int]:
-    return sorted({int(v) for v in visits if v != ""})
+    """Visits as numbers, in time order (the store holds them as text)."""
+    return sorted({int(float(v)) for v in visits if v != ""})
+
+
+def _by_visit(d):
+    """Rows of ``d`` sorted by visit as a number (text order would put 12 before 3)."""
+    return d.assign(_t=d["visit"].astype(float)).sort_values("_t", kind="mergesort")
 
 
 def mean_change_figure(store, arms, endpoints=None):
@@ -32,7 +36,7 @@ def mean_change_figure(store, arms, endpoints=None):
     codes = list(endpoints or ENDPOINTS)
     ncol = 2
     nrow = int(np.ceil(len(codes) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(7.0, 2.8 * nrow), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(PRINT_WIDTH, 2.5 * nrow), squeeze=False)
     width = 0.12
     for ax, code in zip(axes.ravel(), codes, strict=False):
         ep = ENDPOINTS[code]
@@ -40,9 +44,9 @@ def mean_change_figure(store, arms, endpoints=None):
         visits = [0, *_visit_order(d["visit"])]
         pos = {v: i for i, v in enumerate(visits)}
         for k, a in enumerate(arms):
-            da = d[d["arm"] == a]
+            da = _by_visit(d[d["arm"] == a])
             off = (k - (len(arms) - 1) / 2) * width
-            x = [pos[0] + off] + [pos[int(v)] + off for v in da["visit"]]
+            x = [pos[0] + off] + [pos[int(v)] + off for v in da["_t"]]
             y = [0.0, *da["value"].tolist()]
             lo = np.r_[0.0, da["lower"].to_numpy()]
             hi = np.r_[0.0, da["upper"].to_numpy()]
@@ -50,24 +54,26 @@ def mean_change_figure(store, arms, endpoints=None):
                         marker=MARKERS[k % 4], ms=4, lw=1.2, capsize=2, label=a)
         ax.axhline(0, color="grey", lw=0.6, ls=":")
         ax.set_xticks(range(len(visits)), [str(v) for v in visits])
-        ax.set_title(LABELS[code], fontsize=10)
-        ax.set_xlabel("Month", fontsize=9)
-        ax.set_ylabel("Mean change (95% CI)", fontsize=9)
-        ax.tick_params(labelsize=8)
+        ax.set_title(LABELS[code])
+        ax.set_xlabel("Month")
+        ax.set_ylabel("Mean change (95% CI)")
     for ax in axes.ravel()[len(codes):]:
         ax.set_visible(False)
-    axes.ravel()[0].legend(fontsize=8, frameon=False)
+    axes.ravel()[0].legend(frameon=False)
     fig.tight_layout()
     return fig
 
 
 def mmrm_forest_figure(store, arms, control, endpoints=None):
-    """One panel per outcome: MMRM difference vs control (95 % CI) at each visit."""
+    """One panel per outcome: MMRM difference vs control (95 % CI) at each visit, with the
+    side that favours each arm written inside the frame (from the outcome's direction of
+    improvement, :data:`analysis.secondary.MCID`)."""
     codes = list(endpoints or ENDPOINTS)
     contrasts = [f"{a} vs {control}" for a in arms if a != control]
     ncol = 2
     nrow = int(np.ceil(len(codes) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(7.0, 2.6 * nrow), squeeze=False)
+    exp = ", ".join(a for a in arms if a != control)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(PRINT_WIDTH, 2.5 * nrow), squeeze=False)
     for ax, code in zip(axes.ravel(), codes, strict=False):
         ep = ENDPOINTS[code]
         d = _rows(store, ep, analysis="mmrm", statistic="difference")
@@ -82,13 +88,17 @@ def mmrm_forest_figure(store, arms, control, endpoints=None):
                         ms=4, capsize=2, lw=1.2, label=lab)
         ax.axvline(0, color="grey", lw=0.8, ls="--")
         ax.set_yticks(np.arange(len(visits))[::-1], [f"M{v}" for v in visits])
-        ax.set_title(LABELS[code], fontsize=10)
-        ax.set_xlabel("Difference in LS mean change (95% CI)", fontsize=8)
-        ax.tick_params(labelsize=8)
+        ax.set_ylim(-1.3, len(visits) - 0.5)  # an empty row at the bottom for the labels
+        lim = max(abs(x) for x in ax.get_xlim())
+        ax.set_xlim(-lim, lim)  # zero in the middle: each side has room for its label
+        lower_better = MCID[code]["direction"] < 0
+        favours_labels(ax, exp if lower_better else control, control if lower_better else exp)
+        ax.set_title(LABELS[code])
+        ax.set_xlabel("Difference in LS mean change (95% CI)")
     for ax in axes.ravel()[len(codes):]:
         ax.set_visible(False)
     if len(contrasts) > 1:
-        axes.ravel()[0].legend(fontsize=7, frameon=False)
+        axes.ravel()[0].legend(frameon=False)
     fig.tight_layout()
     return fig
 
@@ -98,11 +108,11 @@ def km_figure(store, arms):
     d = _rows(store, TTE, analysis="primary", statistic="cumulative_response")
     risk = _rows(store, TTE, analysis="primary", statistic="n_at_risk")
     times = _visit_order(d["visit"])
-    fig = plt.figure(figsize=(6.5, 4.4))
+    fig = plt.figure(figsize=(PRINT_WIDTH, 4.0))
     ax = fig.add_axes([0.12, 0.36, 0.84, 0.58])
     tab = fig.add_axes([0.12, 0.04, 0.84, 0.18])
     for k, a in enumerate(arms):
-        da = d[d["arm"] == a].assign(t=lambda x: x["visit"].astype(int)).sort_values("t")
+        da = d[d["arm"] == a].assign(t=lambda x: x["visit"].astype(float)).sort_values("t")
         if da.empty:
             continue
         t = np.r_[da["t"].to_numpy(), times[-1]]
@@ -114,10 +124,9 @@ def km_figure(store, arms):
     ax.set_xlim(-0.5, times[-1] + 0.5)
     ax.set_ylim(0, 100)
     ax.set_xticks(times)
-    ax.set_xlabel("Months since randomisation (visit)", fontsize=9)
-    ax.set_ylabel("Responded (%)", fontsize=9)
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
-    ax.tick_params(labelsize=8)
+    ax.set_xlabel("Months since randomisation (visit)")
+    ax.set_ylabel("Responded (%)")
+    ax.legend(frameon=False, loc="lower right")
     tab.set_xlim(ax.get_xlim())
     tab.set_ylim(-0.5, len(arms) - 0.5)
     tab.axis("off")
@@ -127,5 +136,5 @@ def km_figure(store, arms):
         tab.text(-0.5, yk, f"{a} ", ha="right", va="center", fontsize=8, color=arm_colour(k))
         rk = risk[risk["arm"] == a]
         for r in rk.itertuples():
-            tab.text(int(r.visit), yk, str(int(r.value)), ha="center", va="center", fontsize=8)
+            tab.text(float(r.visit), yk, str(int(r.value)), ha="center", va="center", fontsize=8)
     return fig

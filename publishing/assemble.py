@@ -39,6 +39,13 @@ def html_to_markdown(html: str) -> str:
     return pypandoc.convert_text(html, target, format="html", extra_args=["--wrap=none"])
 
 
+def _alt(opts: dict) -> str:
+    """`` alt="…"`` for an image: the cell's ``fig-alt``, else its ``fig-cap`` as plain text."""
+    text = str(opts.get("fig-alt") or opts.get("fig-cap") or "")
+    text = " ".join(re.sub(r"[*_`]", "", text).split())
+    return f' alt="{text.replace(chr(92), "").replace(chr(34), "&quot;")}"' if text else ""
+
+
 def _outputs(outputs: list[dict], opts: dict, media: Path, stem: str) -> list[str]:
     parts: list[str] = []
     asis = opts.get("output") == "asis"
@@ -65,7 +72,7 @@ def _outputs(outputs: list[dict], opts: dict, media: Path, stem: str) -> list[st
                     base.with_suffix(".svg").write_text(data["image/svg+xml"], encoding="utf-8")
                     src = src or base.with_suffix(".svg")
                 svg = " .pub-svg" if {"image/png", "image/svg+xml"} <= set(data) else ""
-                parts.append(f"![]({media.name}/{src.name}){{.pub-image{svg}}}")
+                parts.append(f"![]({media.name}/{src.name}){{.pub-image{svg}{_alt(opts)}}}")
             elif "text/html" in data:
                 parts.append(html_to_markdown(data["text/html"]))
             elif "text/plain" in data:

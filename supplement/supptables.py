@@ -44,19 +44,10 @@ def table(family: str, name: str):
 
 
 def figure(family: str, name: str) -> None:
-    """Display one figure of a family (the others it draws are closed unseen)."""
-    import importlib
-
-    import matplotlib.pyplot as plt
-
+    """Display the exported figure ``name`` (of ``family``): the file the pipeline wrote."""
     from analysis.display import show_figure
 
-    rep = report()
-    figs = importlib.import_module(f"analysis.{family}").figures(rep.trial, rep.store)
-    for key, fig in figs.items():
-        if key != name:
-            plt.close(fig)
-    show_figure(figs[name])
+    show_figure(name)
 
 
 def mmrm_models() -> pd.DataFrame:

@@ -96,8 +96,11 @@ def test_boxes_grow_with_text():
     big = draw_consort(box_texts(make_flow(("A", "B"), True)))
     try:
         assert big.get_size_inches()[1] > small.get_size_inches()[1]
-        three = draw_consort(box_texts(make_flow(("A", "B", "C"), False)))
-        assert three.get_size_inches()[0] > small.get_size_inches()[0] + 1.5
+        wide = {"max_width": 100}  # no print-width limit: columns keep their 50 characters
+        two = draw_consort(box_texts(make_flow(("A", "B"), False)), **wide)
+        three = draw_consort(box_texts(make_flow(("A", "B", "C"), False)), **wide)
+        assert three.get_size_inches()[0] > two.get_size_inches()[0] + 1.5
+        plt.close(two)
         plt.close(three)
     finally:
         plt.close(small)
@@ -124,3 +127,45 @@ def test_wrap_keeps_indent_and_counts_whole():
     assert lines[0].startswith("  word")
     assert all(line.startswith("    ") for line in lines[1:])
     assert "(n\u00a0=\u00a012,345)" in lines[-1]
+
+
+def test_diagram_fits_the_print_width_so_its_text_prints_at_its_size():
+    from analysis.style import MIN_FONT_PT, PRINT_WIDTH
+
+    wide = draw_consort(box_texts(make_flow(("A", "B"), False)), max_width=100)
+    fig = draw_consort(box_texts(make_flow(("A", "B"), False)))
+    try:
+        assert wide.get_size_inches()[0] > PRINT_WIDTH  # 50 characters a line would not fit
+        assert fig.get_size_inches()[0] <= PRINT_WIDTH  # shorter lines make it fit
+        assert min(t.get_fontsize() for t in fig.axes[0].texts if t.get_text()) >= MIN_FONT_PT
+    finally:
+        plt.close(wide)
+        plt.close(fig)
+
+
+def test_analysed_counts_of_every_coprimary_endpoint_come_from_the_store():
+    from pathlib import Path
+
+    from analysis.consort import consort_rows
+    from analysis.coprimary import t2_rows
+    from analysis.data import load_trial
+    from analysis.participants import consort_figure, coprimary_analysed
+    from analysis.results import ResultsStore
+
+    trial = load_trial(Path(__file__).resolve().parents[1] / "data" / "synthetic")
+    store = ResultsStore.empty().add(consort_rows(trial) + t2_rows(trial))
+    # independently: randomised patients with a disc T2 at baseline and at month 12
+    mri = trial.admri.pivot_table(index="USUBJID", columns="AVISITN", values="AVAL")
+    both = mri.dropna(subset=[0, 12]).index
+    arm = trial.adsl.set_index("USUBJID")["TRT01P"]
+    expected = arm.loc[arm.index.isin(both)].value_counts().to_dict()
+    [(label, counts)] = coprimary_analysed(store, trial.arms)
+    assert "T2" in label and counts == expected == {"BM-MSC": 49, "Sham": 46}
+    fig = consort_figure(trial, store)
+    try:
+        drawn = " ".join(" ".join(t.get_text() for t in fig.axes[0].texts).split())
+        drawn = drawn.replace("\u00a0", " ")
+        for a, n in expected.items():
+            assert f"Analysed for {label} (n = {n})" in " ".join(drawn.split()), a
+    finally:
+        plt.close(fig)

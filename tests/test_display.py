@@ -1,7 +1,17 @@
+import base64
+
 import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 
-from analysis.display import column_widths, markdown_table, show_figure, show_markdown
+from analysis.display import (
+    column_widths,
+    figure_dir,
+    figure_files,
+    markdown_table,
+    show_figure,
+    show_markdown,
+)
 from analysis.escape import Markdown
 
 
@@ -30,14 +40,39 @@ def test_column_widths_use_the_longest_header_word_not_the_whole_header():
     assert column_widths(df) == [13, 7]  # "−14.9 (2.6)": 11 + 2; the header wraps
 
 
-def test_show_figure_displays_png_and_svg_and_closes(monkeypatch):
+def _export(tmp_path, name="f"):
+    from analysis.figio import save_figure
+
+    fig = plt.figure(figsize=(2, 1))
+    fig.text(0.5, 0.5, "exported")
+    save_figure(fig, tmp_path / "figures" / name)
+    plt.close(fig)
+    return tmp_path / "figures"
+
+
+def test_show_figure_embeds_the_exported_files_byte_for_byte(monkeypatch, tmp_path):
+    folder = _export(tmp_path)
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
-    fig = plt.figure()
-    show_figure(fig)
-    assert not plt.fignum_exists(fig.number)
+    show_figure("f", folder=folder, alt="A figure")
     assert set(shown[0]) == {"image/png", "image/svg+xml", "text/plain"}
-    assert shown[0]["image/svg+xml"].lstrip().startswith("<?xml")
+    assert base64.b64decode(shown[0]["image/png"]) == (folder / "f.png").read_bytes()
+    assert shown[0]["image/svg+xml"] == (folder / "f.svg").read_text(encoding="utf-8")
+    assert shown[0]["text/plain"] == "<A figure>"
+
+
+def test_figures_are_found_beside_the_staged_results(monkeypatch, tmp_path):
+    folder = _export(tmp_path, "consort")
+    (tmp_path / "results.csv").write_text("")
+    monkeypatch.setenv("RESPINE_RESULTS", str(tmp_path / "results.csv"))
+    assert figure_dir() == folder
+    assert figure_files("consort")["svg"] == folder / "consort.svg"
+
+
+def test_a_figure_that_was_not_exported_is_a_clear_error(tmp_path):
+    folder = _export(tmp_path, "consort")
+    with pytest.raises(FileNotFoundError, match=r"'forest' was not exported .*consort"):
+        figure_files("forest", folder)
 
 
 def test_text_columns_are_left_aligned_and_numbers_right():

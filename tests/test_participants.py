@@ -94,7 +94,7 @@ def test_exports_and_figure(trial, store):
     figs = participants.figures(trial, store)
     try:
         texts = " ".join(t.get_text() for t in figs["consort"].axes[0].texts)
-        texts = texts.replace("\u00a0", " ")
+        texts = " ".join(texts.replace("\u00a0", " ").split())  # lines wrap to the print width
         assert "Randomised (n = 114)" in texts
         assert "Analysed for the primary endpoint (n = 50)" in texts
     finally:
