@@ -553,3 +553,13 @@ def test_first_success_after_a_missed_visit():
     assert skip.to_dict("list") == {"USUBJID": ["S01", "S02"], "time": [8.0, 8.0],
                                     "event": [1, 1], "n_assessed": [1, 2]}
     assert spec.endpoint("time_to_discontinuation").missed_visit == "censor"  # default
+
+
+def test_values_outside_the_declared_range(three):
+    path, text = three
+    adqs = path.parent / "data" / "adqs.csv"
+    adqs.write_text(adqs.read_text().replace("S05,SCORE,8,21,30,-9,", "S05,SCORE,8,121,30,91,"))
+    probs = problems_of(path)
+    assert [(p.key, p.rule, p.line) for p in probs] == [
+        ("endpoints[0].range", "data: range", line_of(text, "range: {min: 0, max: 100}"))]
+    assert "1 SCORE value(s) outside the valid range (0 to 100), e.g. 121" in probs[0].message

@@ -291,8 +291,11 @@ def check_data(spec: TrialSpec, folder: str | Path | None = None) -> list[SpecPr
             outside = aval[((aval < lo) if lo is not None else False)
                            | ((aval > hi) if hi is not None else False)]
             if len(outside):
+                valid = (f"{lo:g} to {hi:g}" if lo is not None and hi is not None
+                         else f"≥ {lo:g}" if lo is not None else f"≤ {hi:g}")
                 add(("endpoints", i, "range"), f"{dfile}: {len(outside)} {e.paramcd} value(s) "
-                                               f"outside {lo} to {hi}", "range")
+                                               f"outside the valid range ({valid}), e.g. "
+                                               f"{outside.iloc[0]:g}", "range")
     for i, e in enumerate(spec.endpoints):  # rule-based endpoints: the rule's data exist
         if e.dataset is not None or e.rule is None:
             continue
