@@ -241,6 +241,25 @@ def use_executed_notebooks(project: Path, config: dict) -> dict:
     return new
 
 
+def prefer_png(notebook: Path) -> int:
+    """Drop the SVG of every output that also has a PNG, in an executed notebook; returns
+    how many. For DOCX: Quarto takes the SVG when there is one, and pandoc needs
+    ``rsvg-convert`` (not bundled) to add the PNG fallback older Word needs; the built-in
+    engine puts the PNG in the DOCX too."""
+    import json
+
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    dropped = 0
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            data = out.get("data") or {}
+            if "image/png" in data and data.pop("image/svg+xml", None) is not None:
+                dropped += 1
+    if dropped:
+        notebook.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    return dropped
+
+
 def _merge_move(src: Path, dst: Path) -> None:
     """Move ``src`` to ``dst``, merging into an existing folder; a file replaces a file."""
     if src.is_dir() and dst.is_dir():
@@ -290,7 +309,8 @@ def render(exe: str, project: Path, out_dir: Path, assets: dict[str, Path],
     :func:`execute_once_default`), the first declared format is rendered with
     ``keep-ipynb: true``, then each other format is rendered, one ``quarto render --to`` each,
     from the executed notebooks (:func:`use_executed_notebooks`). One ``--to`` per format:
-    rendered together, Quarto removed the DOCX's figures with the Typst ones.
+    rendered together, Quarto removed the DOCX's figures with the Typst ones. The DOCX gets
+    the PNG of figures that have one (:func:`prefer_png`).
     """
     config = stage_config(project, assets, progress)
     if execute_once is None:
@@ -305,6 +325,9 @@ def render(exe: str, project: Path, out_dir: Path, assets: dict[str, Path],
     written = _collect(produced, out_dir)
     _write_config(project, use_executed_notebooks(project, config))
     for fmt in formats[1:]:
+        if fmt == "docx":
+            for notebook in sorted(project.rglob("*.ipynb")):
+                prefer_png(notebook)
         _run(exe, project, fmt, progress)
         written += [p for p in _collect(produced, out_dir) if p not in written]
     return written

@@ -208,3 +208,22 @@ def test_html_is_made_offline_or_the_render_fails(tmp_path):
     assert quarto.make_offline(tmp_path) == [
         "index.html: https://cdnjs.cloudflare.com/polyfill/v3/polyfill.min.js",
         "site.css: //img.example/b.png"]
+
+
+def test_docx_takes_the_png_of_a_figure_that_has_both(tmp_path):
+    nb = {"cells": [
+        {"cell_type": "markdown", "source": "text", "metadata": {}},
+        {"cell_type": "code", "source": "show_figure('a')", "metadata": {}, "outputs": [
+            {"output_type": "display_data", "metadata": {},
+             "data": {"image/png": "iVBOR", "image/svg+xml": "<svg/>", "text/plain": "<a>"}},
+            {"output_type": "display_data", "metadata": {},
+             "data": {"image/svg+xml": "<svg/>", "text/plain": "<only svg>"}},
+            {"output_type": "stream", "name": "stdout", "text": "x"}]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "one.ipynb"
+    path.write_text(json.dumps(nb))
+    assert quarto.prefer_png(path) == 1
+    outputs = json.loads(path.read_text())["cells"][1]["outputs"]
+    assert outputs[0]["data"] == {"image/png": "iVBOR", "text/plain": "<a>"}
+    assert outputs[1]["data"] == {"image/svg+xml": "<svg/>", "text/plain": "<only svg>"}
+    assert quarto.prefer_png(path) == 0
