@@ -86,3 +86,41 @@ def test_main_without_current_output(tmp_path, capsys):
     (tmp_path / "_quarto.yml").write_text("project: {type: book, output-dir: _out}\n")
     assert verify.main(tmp_path) == 2
     assert "make report" in capsys.readouterr().err
+
+
+def test_current_output_may_be_the_versioned_symlink(tmp_path, monkeypatch, capsys):
+    from publishing import output
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "_quarto.yml").write_text("project: {type: book, output-dir: _out}\n")
+    output.publish(_output(tmp_path / "staged"), proj / "_out")
+    assert (proj / "_out").is_symlink()
+
+    def fake_rebuild(project, data, engine, dest, supplement, progress=print):
+        output.publish(_output(tmp_path / "fresh"), dest)  # published like a real rebuild
+        return dest
+
+    monkeypatch.setattr(verify, "rebuild", fake_rebuild)
+    assert verify.main(proj) == 0
+    assert "VERIFIED: 5 files identical" in capsys.readouterr().out
+
+
+def test_refuses_while_the_output_is_being_written(project, capsys):
+    import subprocess
+    import sys
+
+    proj, calls = project
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nfrom publishing import output\n"
+         "with output.lock(sys.argv[1]):\n    print('locked', flush=True)\n"
+         "    sys.stdin.readline()\n", str(proj / "_out")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert verify.main(proj) == 2
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert calls == []  # nothing was rebuilt
+    assert f"another render of {proj / '_out'} is running (pid {holder.pid})" in \
+        capsys.readouterr().err
