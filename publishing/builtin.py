@@ -5,17 +5,27 @@ kernel (:mod:`publishing.kernel`), turn it into pandoc markdown (:mod:`publishin
 then into pandoc's AST, numbered (:mod:`publishing.pandoc_ast`). The chapters are joined into
 one document, cross-references resolved, and pandoc writes it as HTML (one self-contained
 file), Typst (compiled to PDF by the ``typst`` package) and DOCX, with citeproc.
+
+Chapter kernels run in parallel, up to the core count; assembly and numbering are in book
+order. A chapter whose inputs are unchanged is read from the build cache
+(:mod:`publishing.cache`) instead of being executed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from publishing import assemble, kernel, pandoc_ast, qmd
+from publishing import cache as cachemod
 from publishing.book import Book
+
+#: a chapter's cached executed cells
+EXECUTED = "executed.json"
 
 CSS = """\
 html { background: #fff; color: #1a1a1a; }
@@ -113,24 +123,75 @@ def _meta(book: Book, work: Path) -> dict:
     return to_ast(text, work)
 
 
-def build_document(book: Book, work: Path, progress=print) -> tuple[dict, pandoc_ast.Registry]:
-    """Execute and number every chapter; the whole book as one pandoc JSON document."""
+def _saved(run: kernel.Executed) -> bytes:
+    return json.dumps({"outputs": run.outputs, "inline": run.inline}, sort_keys=True).encode()
+
+
+def _loaded(entry: Path) -> kernel.Executed:
+    data = json.loads((entry / EXECUTED).read_text(encoding="utf-8"))
+    return kernel.Executed(outputs=data["outputs"], inline=data["inline"])
+
+
+def execute_chapters(book: Book, progress=print, cache=None, inputs: str = "",
+                     workers: int | None = None) -> tuple[list, list[kernel.Executed]]:
+    """Parse every chapter and execute those not in ``cache``, each in its own kernel, up to
+    ``workers`` (default: the core count) at a time. Returns ``(docs, runs)`` in book order,
+    whatever the order in which the kernels finished."""
+    chapters = book.chapters
+    names = [str(e.path.relative_to(book.root)) for e in chapters]
+    docs = [qmd.read(e.path) for e in chapters]
+    runs: list[kernel.Executed | None] = [None] * len(chapters)
+    keys: list[str] = [""] * len(chapters)
+    if cache is not None:
+        context = cachemod.project_digest(book.root, documents=False)
+        for i, e in enumerate(chapters):
+            keys[i] = cachemod.chapter_key(book.root, e.path, book.execute, inputs, context)
+            entry = cache.get("chapter", keys[i])
+            if entry is not None:
+                try:
+                    runs[i] = _loaded(entry)
+                except (OSError, ValueError, KeyError):
+                    runs[i] = None
+                else:
+                    progress(f"  [{i + 1}/{len(chapters)}] {names[i]} (reused)")
+    todo = [i for i, r in enumerate(runs) if r is None]
+    if todo:
+        n = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+        progress(f"  executing {len(todo)} chapter(s), {n} kernel(s) at a time")
+
+        def done(j: int, seconds: float, run: kernel.Executed) -> None:
+            i = todo[j]
+            progress(f"  [{i + 1}/{len(chapters)}] {names[i]} ({seconds:.1f} s)")
+            if cache is not None:
+                cache.put("chapter", keys[i], files={EXECUTED: _saved(run)})
+
+        fresh = asyncio.run(kernel.execute_many([(docs[i], names[i]) for i in todo],
+                                                book.execute, workers=n, done=done))
+        for i, run in zip(todo, fresh, strict=True):
+            runs[i] = run
+    return docs, runs
+
+
+def build_document(book: Book, work: Path, progress=print, cache=None, inputs: str = "",
+                   workers: int | None = None) -> tuple[dict, pandoc_ast.Registry]:
+    """Execute and number every chapter; the whole book as one pandoc JSON document.
+
+    Chapters run in parallel (:func:`execute_chapters`); numbering and assembly then go in
+    book order, so numbers and cross-references never depend on which kernel finished first.
+    """
+    docs, runs = execute_chapters(book, progress, cache, inputs, workers)
     registry = pandoc_ast.Registry()
     defaults = book.execute
     blocks: list = []
     media = work / "media"
-    chapters = book.chapters
-    done = 0
+    index = iter(range(len(docs)))
     for entry in book.entries:
         if entry.kind == "part":
             slug = "part-" + "-".join(entry.title.lower().split())
             blocks.append(_header(1, entry.title, slug, ["part", "unnumbered"]))
             continue
-        done += 1
-        rel = entry.path.relative_to(book.root)
-        progress(f"  [{done}/{len(chapters)}] {rel}")
-        doc = qmd.read(entry.path)
-        run = kernel.execute(doc, defaults, name=str(rel))
+        i = next(index)
+        doc, run = docs[i], runs[i]
         md = assemble.chapter_markdown(doc, run, defaults, media)
         if doc.meta.get("title") and not md.lstrip().startswith("# "):
             md = f"# {doc.meta['title']}\n\n{md}"
@@ -202,10 +263,15 @@ def write_formats(book: Book, document: dict, work: Path, out_dir: Path,
 
 
 def render(book: Book, out_dir: Path, work: Path, assets: dict[str, Path],
-           progress=print) -> list[Path]:
-    """Render ``book`` into ``out_dir`` (``work``: a scratch folder); returns the files."""
+           progress=print, cache=None, inputs: str = "",
+           workers: int | None = None) -> list[Path]:
+    """Render ``book`` into ``out_dir`` (``work``: a scratch folder); returns the files.
+
+    With a :class:`publishing.cache.Cache`, a chapter whose key (its source, includes,
+    ``inputs`` key and the project's code) is unchanged is not executed again.
+    """
     work.mkdir(parents=True, exist_ok=True)
-    document, registry = build_document(book, work, progress)
+    document, registry = build_document(book, work, progress, cache, inputs, workers)
     if registry.unresolved:
         progress("  WARNING unresolved cross-references: "
                  + ", ".join(sorted(set(registry.unresolved))))

@@ -12,18 +12,25 @@ is literal text under both engines.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
+import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from publishing import output
 from publishing.qmd import INLINE, Document
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MARK = "__publishing_inline__"
+#: prefix of the per-render folders holding kernel connection files and sockets
+RUNTIME_PREFIX = "pubkernel-"
 
 SETUP = """\
 import warnings as _w
@@ -123,18 +130,10 @@ def _label(cell, index: int) -> str:
     return cell.label or f"cell {index + 1} (unlabelled)"
 
 
-def execute(doc: Document, defaults: dict, *, kernel: str = "python3", timeout: int = 600,
-            name: str | None = None) -> Executed:
-    """Run ``doc``'s code cells in a fresh kernel whose working directory is the doc's folder.
-
-    ``defaults`` are the ``execute:`` options (``warning``, ``fig-width``, ``fig-height``,
-    ``fig-dpi``). Raises :class:`CellError` on the first failing cell or inline expression.
-    """
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    name = name or doc.path.name
+def _notebook(doc: Document, defaults: dict):
+    """The notebook to run for ``doc``: setup cell, its code cells (with figure-size and
+    flush cells), the inline-expression cell; and each notebook cell's owner (the index among
+    the doc's code cells, or None for engine cells)."""
     w, h = defaults.get("fig-width", 7), defaults.get("fig-height", 5)
     quiet = defaults.get("warning", True) is False
     cells = [nbformat.v4.new_code_cell(SETUP.format(w=w, h=h, dpi=defaults.get("fig-dpi", 150),
@@ -155,27 +154,71 @@ def execute(doc: Document, defaults: dict, *, kernel: str = "python3", timeout: 
         if sized:
             cells.append(nbformat.v4.new_code_cell(f"_plt.rcParams['figure.figsize'] = ({w}, {h})"))
             owner.append(None)
-    exprs = inline_expressions(doc)
-    cells.append(nbformat.v4.new_code_cell(INLINE_EVAL.format(exprs=exprs, mark=MARK)))
+    cells.append(nbformat.v4.new_code_cell(INLINE_EVAL.format(exprs=inline_expressions(doc),
+                                                              mark=MARK)))
     owner.append(None)
+    return nbformat.v4.new_notebook(cells=cells), owner, code
 
-    nb = nbformat.v4.new_notebook(cells=cells)
-    with tempfile.TemporaryDirectory(prefix="pubkernel-") as sock:
-        # IPC sockets in a private folder: local-only, no TCP ports, no warning.
-        km = AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=str(Path(sock) / "k"))
-        # log_level ERROR: the kernel's "Parent appears to have exited" notice at shutdown is
-        # noise; cell errors still arrive as messages and stop the render.
-        client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=False,
-                                extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                                resources={"metadata": {"path": str(doc.path.parent)}})
-        with client.setup_kernel():
+
+@contextmanager
+def runtime_dir():
+    """A private folder for kernel connection files and IPC sockets, removed on exit.
+
+    ``$TMPDIR/pubkernel-<pid>-XXXX``, marked as this process's
+    (:func:`publishing.output.staging`); folders left by killed renders are removed by the
+    next one. Nothing is written to ``$TMPDIR`` itself (jupyter_client's default is a
+    ``tmp*.json`` connection file there per kernel).
+    """
+    with output.staging(RUNTIME_PREFIX) as folder:
+        yield folder
+
+
+async def execute_async(doc: Document, defaults: dict, *, kernel: str = "python3",
+                        timeout: int = 600, name: str | None = None,
+                        runtime: Path | None = None) -> Executed:
+    """Run ``doc``'s code cells in a fresh kernel whose working directory is the doc's folder.
+
+    ``defaults`` are the ``execute:`` options (``warning``, ``fig-width``, ``fig-height``,
+    ``fig-dpi``). The kernel's connection file and sockets live in ``runtime`` (a private
+    folder from :func:`runtime_dir`; one is made for this call when None). The kernel is shut
+    down (killed: it holds nothing to save) as soon as its last cell has run. Raises
+    :class:`CellError` on the first failing cell or inline expression.
+    """
+    if runtime is None:
+        with runtime_dir() as folder:
+            return await execute_async(doc, defaults, kernel=kernel, timeout=timeout,
+                                       name=name, runtime=folder)
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    name = name or doc.path.name
+    nb, owner, code = _notebook(doc, defaults)
+    exprs = inline_expressions(doc)
+    own = Path(tempfile.mkdtemp(prefix="k-", dir=runtime))
+    # IPC sockets and the connection file in a private folder: local-only, no TCP ports.
+    km = AsyncKernelManager(kernel_name=kernel, transport="ipc", ip=str(own / "k"),
+                            connection_file=str(own / "kernel.json"))
+    # log_level ERROR: the kernel's "Parent appears to have exited" notice at shutdown is
+    # noise; cell errors still arrive as messages and stop the render.
+    client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=False,
+                            shutdown_kernel="immediate",
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                            resources={"metadata": {"path": str(doc.path.parent)}})
+    try:
+        # cleanup_kc: shut the kernel down when done (nbclient keeps a kernel alive when it
+        # was handed the manager, so each chapter's kernel lived on until the render ended).
+        async with client.async_setup_kernel(cleanup_kc=True,
+                                             env={**os.environ, "JUPYTER_RUNTIME_DIR": str(own)}):
             for k, cell in enumerate(nb.cells):
                 try:
-                    client.execute_cell(cell, k)
+                    await client.async_execute_cell(cell, k)
                 except CellExecutionError as err:
                     i = owner[k]
                     label = _label(code[i], i) if i is not None else "(engine setup)"
                     raise CellError(name, label, ANSI.sub("", str(err))) from None
+    finally:
+        shutil.rmtree(own, ignore_errors=True)
 
     result = Executed(outputs=[[] for _ in code])
     for k, cell in enumerate(nb.cells):
@@ -188,3 +231,44 @@ def execute(doc: Document, defaults: dict, *, kernel: str = "python3", timeout: 
             raise CellError(name, f"inline `{{python}} {expr}`", ANSI.sub("", v["error"]))
         result.inline.append(inline_markdown(v["value"]))
     return result
+
+
+def execute(doc: Document, defaults: dict, *, kernel: str = "python3", timeout: int = 600,
+            name: str | None = None, runtime: Path | None = None) -> Executed:
+    """:func:`execute_async` for callers without an event loop."""
+    return asyncio.run(execute_async(doc, defaults, kernel=kernel, timeout=timeout, name=name,
+                                     runtime=runtime))
+
+
+async def execute_many(jobs: list[tuple[Document, str]], defaults: dict, *,
+                       workers: int | None = None, runtime: Path | None = None,
+                       done=None) -> list[Executed]:
+    """Run several documents, each in its own kernel, at most ``workers`` at a time (default
+    :func:`os.cpu_count`). ``jobs`` are ``(doc, name)``; results come back in the order of
+    ``jobs`` whatever the order of completion. ``done(index, seconds, run)`` is called as each one
+    finishes (with its :class:`Executed`). The first failure cancels the others and is raised.
+    """
+    import time
+
+    if runtime is None:
+        with runtime_dir() as folder:
+            return await execute_many(jobs, defaults, workers=workers, runtime=folder,
+                                      done=done)
+    gate = asyncio.Semaphore(max(1, workers or os.cpu_count() or 1))
+
+    async def one(i: int, doc: Document, name: str) -> Executed:
+        async with gate:
+            t0 = time.perf_counter()
+            run = await execute_async(doc, defaults, name=name, runtime=runtime)
+            if done:
+                done(i, time.perf_counter() - t0, run)
+            return run
+
+    tasks = [asyncio.ensure_future(one(i, d, n)) for i, (d, n) in enumerate(jobs)]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

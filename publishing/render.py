@@ -30,7 +30,7 @@ from pathlib import Path
 
 from analysis.validation import check_metadata
 from publishing import book as bookmod
-from publishing import builtin, notice, officezip, output, quarto
+from publishing import builtin, cache, notice, officezip, output, quarto
 from publishing.environment import scoped_environ
 
 IGNORE = shutil.ignore_patterns(".git", ".venv", "_output", "_build", ".quarto", "__pycache__",
@@ -117,22 +117,35 @@ def as_failure(err: Exception, final: Path, staging: Path | None) -> Exception:
     return err
 
 
-def run_results(project: Path, data: Path, out: Path) -> None:
-    """The statistics pre-step, in its own process."""
-    cmd = [sys.executable, "-m", "analysis", "results", "--data", str(data), "--out", str(out)]
-    proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RenderError(f"results pre-step failed: {' '.join(cmd)}\n{proc.stdout}"
-                          f"{proc.stderr}")
-    if proc.stdout.strip():
-        print("  " + proc.stdout.strip())
+def run_results(project: Path, data: Path, out: Path, build: cache.Build | None = None,
+                progress=print) -> None:
+    """The statistics pre-step, in its own process; reused from the build cache when its
+    inputs (data, specification, analysis code, environment) are unchanged."""
+
+    def compute(out: Path) -> None:
+        cmd = [sys.executable, "-m", "analysis", "results", "--data", str(data), "--out",
+               str(out)]
+        proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RenderError(f"results pre-step failed: {' '.join(cmd)}\n{proc.stdout}"
+                              f"{proc.stderr}")
+        if proc.stdout.strip():
+            progress("  " + proc.stdout.strip())
+
+    if build is None:
+        compute(out)
+    else:
+        build.results(out, compute, progress)
 
 
 def render(project: Path | str = ".", data: Path | str | None = None, engine: str = "auto",
-           out: Path | str | None = None, results: bool = True, progress=print) -> list[Path]:
+           out: Path | str | None = None, results: bool = True, progress=print,
+           use_cache: bool | None = None) -> list[Path]:
     """Render the book at ``project`` with ``data``; publish to ``out`` (default: the
     project's output dir). Returns the published files; raises on failure (the error's
-    message or note says what the output folder holds)."""
+    message or note says what the output folder holds). ``use_cache`` (default
+    ``$RESPINE_CACHE == "1"``; ``make report`` sets it) reuses what the build cache
+    (:mod:`publishing.cache`) holds for unchanged inputs."""
     t0 = time.perf_counter()
     project = Path(project).resolve()
     book = bookmod.load(project)
@@ -159,22 +172,35 @@ def render(project: Path | str = ".", data: Path | str | None = None, engine: st
             os.environ["RESPINE_DATA"] = str(data)
             os.environ["RESPINE_ENGINE"] = label
             os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # pandoc and typst date their files
-            if results:
-                progress("Computing results (python -m analysis results)")
-                run_results(project, data, staged_out)
-                os.environ["RESPINE_RESULTS"] = str(staged_out / "results.csv")
-            output.fault("after-results")
-            staged = stage_project(project, tmp / "project", _excluded(project, final))
-            sbook = bookmod.load(staged)
-            assets = notice.write_assets(marks, tmp / "assets")
-            progress(f"Rendering {len(sbook.chapters)} chapters")
-            if name == "quarto":
-                files = quarto.render(exe, staged, staged_out, assets, progress)
+            build = cache.Build(cache.for_project(project, use_cache, progress), project, data,
+                                name, label, marks, results, _excluded(project, final))
+            reused = build.reuse(staged_out, final)
+            if reused == "unchanged":
+                progress(f"Reused everything (no input changed): {output.shown(final)}/ is "
+                         f"up to date ({time.perf_counter() - t0:.1f} s)")
+                return [final / f for f in build.files]
+            if reused is None:
+                if results:
+                    progress("Computing results (python -m analysis results)")
+                    run_results(project, data, staged_out, build, progress)
+                    os.environ["RESPINE_RESULTS"] = str(staged_out / "results.csv")
+                output.fault("after-results")
+                staged = stage_project(project, tmp / "project", _excluded(project, final))
+                sbook = bookmod.load(staged)
+                assets = notice.write_assets(marks, tmp / "assets")
+                progress(f"Rendering {len(sbook.chapters)} chapters")
+                if name == "quarto":  # cached as a whole render only (see publishing.cache)
+                    files = quarto.render(exe, staged, staged_out, assets, progress)
+                else:
+                    files = builtin.render(sbook, staged_out, tmp / "work", assets, progress,
+                                           build.cache, build.chapters)
+                output.fault("after-engine")
+                for docx in sorted(staged_out.rglob("*.docx")):
+                    officezip.normalise(docx, epoch)
+                build.store(staged_out, files)
             else:
-                files = builtin.render(sbook, staged_out, tmp / "work", assets, progress)
-            output.fault("after-engine")
-            for docx in sorted(staged_out.rglob("*.docx")):
-                officezip.normalise(docx, epoch)
+                progress("Reused everything (no input changed); publishing the cached report")
+                files = [staged_out / f for f in build.files]
             publish(staged_out, final, progress)
     except Exception as err:
         failure = as_failure(err, final, tmp)
