@@ -293,14 +293,14 @@ def _cross(tables: dict[str, D.RawTable], typed: dict[str, pd.DataFrame],
 
     probs += _disposition(adsl, adqs, fname)
     if minimum:
-        probs += _estimable(adsl, adqs, fname)
+        probs += _estimable(adsl, typed, fname)
     return probs
 
 
-def _estimable(adsl: pd.DataFrame, adqs: pd.DataFrame | None, fname: dict) -> list[Problem]:
+def _estimable(adsl: pd.DataFrame, typed: dict, fname: dict) -> list[Problem]:
     """The minimum data for every analysis to be estimable (``minimum_data``): enough
     randomised, treated and per-protocol subjects in each arm, and enough ITT subjects with
-    the primary parameters at the primary visit. Below that the models cannot be fitted."""
+    each primary endpoint at baseline and its visit. Below that the models cannot be fitted."""
     probs: list[Problem] = []
     need = D.dictionary().get("minimum_data", {})
     if not {"TRT01P", "TRT01A", "SAFFL", "PPROTFL", "USUBJID"} <= set(adsl.columns):
@@ -333,31 +333,39 @@ def _estimable(adsl: pd.DataFrame, adqs: pd.DataFrame | None, fname: dict) -> li
                 probs.append(Problem(f, flag, _rows(np.flatnonzero(adsl["TRT01P"] == arm)),
                                      rule, f"{n} subject(s) of arm {arm!r} {what}; the "
                                      f"analyses need at least {lo} per arm"))
-    visit = need.get("primary_visit")
-    params = need.get("primary_parameters", [])
-    if visit is None or adqs is None or adqs.empty or \
-            not {"USUBJID", "PARAMCD", "AVISITN", "AVAL"} <= set(adqs.columns):
-        return probs
-    lo = int(need.get("evaluable_per_arm", 1))
-    at = adqs[(adqs["AVISITN"] == visit) & adqs["AVAL"].notna()]
-    have = None
-    for param in params:
-        ids = set(at.loc[at["PARAMCD"] == param, "USUBJID"])
-        have = ids if have is None else have & ids
     itt = adsl[adsl["ITTFL"] == "Y"] if "ITTFL" in adsl else adsl
+    lo = int(need.get("evaluable_per_arm", 1))
+    for ep in need.get("primary_endpoints", []):
+        t = typed.get(ep["dataset"])
+        if t is None or t.empty or not {"USUBJID", "PARAMCD", "AVISITN", "AVAL"} <= set(t.columns):
+            continue
+        probs += _evaluable(t, fname[ep["dataset"]], itt, ep["parameters"], ep["visit"], lo)
+    return probs
+
+
+def _evaluable(t, file, itt, params, visit, lo) -> list[Problem]:
+    """``primary-visit``: fewer than ``lo`` ITT subjects of an arm with every parameter of an
+    endpoint at its visit and at baseline."""
+    probs = []
+    have = None
+    for v in (0, visit):
+        at = t[(t["AVISITN"] == v) & t["AVAL"].notna()]
+        for param in params:
+            ids = set(at.loc[at["PARAMCD"] == param, "USUBJID"])
+            have = ids if have is None else have & ids
     label = D.visits().get(int(visit), visit)
-    for arm in arms:
-        ids = set(itt.loc[itt["TRT01P"] == arm, "USUBJID"]) & (have or set())
-        if len(ids) < lo:
-            rows = np.flatnonzero((adqs["AVISITN"] == visit) & adqs["PARAMCD"].isin(params)
-                                  & adqs["USUBJID"].isin(itt.loc[itt["TRT01P"] == arm,
-                                                                 "USUBJID"]))
+    for arm in D.arms():
+        arm_ids = itt.loc[itt["TRT01P"] == arm, "USUBJID"]
+        n = len(set(arm_ids) & (have or set()))
+        if n < lo:
+            rows = np.flatnonzero((t["AVISITN"] == visit) & t["PARAMCD"].isin(params)
+                                  & t["USUBJID"].isin(arm_ids))
             where = (_rows(rows) if len(rows) else
                      f"no row with AVISITN {visit} for {' or '.join(params)} in arm {arm!r}")
-            probs.append(Problem(fname["adqs"], "AVISITN", where, "primary-visit",
-                                 f"{len(ids)} subject(s) of arm {arm!r} evaluable at the primary "
-                                 f"visit ({label}: {' and '.join(params)} present); the primary "
-                                 f"analysis needs at least {lo} per arm"))
+            probs.append(Problem(file, "AVISITN", where, "primary-visit",
+                                 f"{n} subject(s) of arm {arm!r} evaluable at the primary "
+                                 f"visit ({label}: {' and '.join(params)} at baseline and "
+                                 f"{label}); the primary analysis needs at least {lo} per arm"))
     return probs
 
 

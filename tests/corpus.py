@@ -313,6 +313,8 @@ CASES: list[Case] = [
          Expect("arm-per-protocol", "adsl.csv", "PPROTFL", "row")),
     Case("nobody_at_primary_visit", drop_visit("12"),
          Expect("primary-visit", "adqs.csv", "AVISITN", "no row with AVISITN 12 for VAS or ODI")),
+    Case("no_mri_at_primary_visit", drop_row("admri", lambda m: m["AVISITN"] == "12"),
+         Expect("primary-visit", "admri.csv", "AVISITN", "no row with AVISITN 12 for T2")),
     Case("few_at_primary_visit", drop_visit("12", keep=4),
          Expect("primary-visit", "adqs.csv", "AVISITN", "rows")),
     # exactly the minimum data (minimum_data in the dictionary): accepted, and must render
