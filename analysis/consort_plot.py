@@ -129,7 +129,8 @@ def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.5, wrap: int = 5
 def _draw(texts: dict, arms: list, fontsize: float, wrap: int):
     """One layout of the diagram at ``wrap`` characters per line (see :func:`draw_consort`)."""
     fig = plt.figure(figsize=(4, 4))
-    font = {"fontsize": fontsize, "linespacing": 1.25}
+    # data are text: a "$" in a reason is a dollar sign, not mathtext (which could fail)
+    font = {"fontsize": fontsize, "linespacing": 1.25, "parse_math": False}
 
     def box(name, text, center=False, width=wrap):
         text = _wrap(text, width) if not center else text

@@ -6,8 +6,10 @@ reach the report, for tests/test_hostile_render.py (and ``tests/test_escape.py``
 - as the preferred term (``AEDECOD``) of one treatment-emergent event each, made serious so the
   term is in the SAE listing as well as in the table by system organ class;
 - as the system organ class (``AEBODSYS``) of other events (bold SOC rows of that table);
-- as a reason not treated (``NTRTREAS``: CONSORT counts table and diagram), a site name
-  (``SITE``) and a reported term (``AETERM``), which are free text that must be accepted;
+- as a reason not treated (``NTRTREAS``: CONSORT counts table and diagram), :data:`REASONS`
+  first (matplotlib reads ``$...$`` as mathtext, and fails on a bad one);
+- as a site name (``SITE``) and a reported term (``AETERM``), free text that must be accepted
+  although it reaches no display;
 - in ``dataset.yaml``: ``name`` (reproducibility appendix) and ``generator`` (a code span).
 
 ``python tests/hostile.py DIR`` writes the folder (to render it by hand).
@@ -43,6 +45,8 @@ PAYLOADS = [
     "@SUM(A1)",
     "\tTab first",
 ]
+#: Reasons not treated, for the CONSORT diagram: valid and invalid mathtext.
+REASONS = ["$x^2$", "$\\frac$ <b>x</b>"]
 #: Payloads kept for the columns of one dataset.yaml string.
 NAME = "Hostile <script>alert(1)</script> **x** $x^2$ @sec-methods `#text(fill: red)[X]`{=typst}"
 GENERATOR = "gen`{=typst} #set page(width: 1cm) <b>x</b>"
@@ -70,7 +74,7 @@ def make(dest: Path) -> Path:
     for p, i in zip(PAYLOADS, teae[k:2 * k], strict=True):
         adae.loc[i, "AEBODSYS"] = SOC + p
     untreated = adsl.index[adsl["NTRTREAS"] != ""].tolist()
-    for p, i in zip(PAYLOADS, untreated, strict=False):
+    for p, i in zip(REASONS + PAYLOADS, untreated, strict=False):
         adsl.loc[i, "NTRTREAS"] = p
     for p, site in zip(PAYLOADS, sorted(set(adsl["SITE"])), strict=False):
         adsl.loc[adsl["SITE"] == site, "SITE"] = p
