@@ -62,7 +62,7 @@ def shown(path: Path) -> str:
     """``path`` relative to the working directory when inside it (as a user typed it)."""
     try:
         return str(path.relative_to(Path.cwd())) or "."
-    except ValueError:
+    except (ValueError, OSError):  # outside the working directory, or no working directory
         return str(path)
 
 
