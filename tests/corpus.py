@@ -135,15 +135,15 @@ def few_per_protocol(keep: int):
     return build
 
 
-def drop_visit(visit: str, params=("VAS", "ODI"), keep: int = 0):
+def drop_visit(visit: str, params=("VAS", "ODI"), keep: int = 0, dataset: str = "adqs"):
     """Remove the ``params`` rows at ``visit``, except for the first ``keep`` subjects per arm."""
     def build(folder: Path) -> None:
-        q, adsl = read(folder, "adqs"), read(folder, "adsl")
+        q, adsl = read(folder, dataset), read(folder, "adsl")
         at = q.loc[(q["AVISITN"] == visit) & (q["PARAMCD"] == params[0]), "USUBJID"]
         arm = adsl.set_index("USUBJID")["TRT01P"]
         spared = set(at.groupby(at.map(arm)).head(keep))
         hit = (q["AVISITN"] == visit) & q["PARAMCD"].isin(params) & ~q["USUBJID"].isin(spared)
-        write(folder, "adqs", q[~hit])
+        write(folder, dataset, q[~hit])
     return build
 
 
@@ -321,6 +321,7 @@ CASES: list[Case] = [
     Case("treated_minimum", untreated_arm(5), None),
     Case("per_protocol_minimum", few_per_protocol(5), None),
     Case("primary_visit_minimum", drop_visit("12", keep=5), None),
+    Case("mri_minimum", drop_visit("12", ("T2",), keep=5, dataset="admri"), None),
     # accepted oddities
     Case("unknown_extra_dataset", extra_dataset, None,
          note="note: adcm.csv is not a dataset of the data contract"),
