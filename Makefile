@@ -25,9 +25,10 @@ $(STAMP): requirements.lock
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $@
 
-## report: compute the results and render the manuscript (HTML, PDF, DOCX) into _output/
+## report: compute the results and render the manuscript (HTML, PDF, DOCX) into _output/;
+## reuses the build cache (.cache/build/) for whatever inputs are unchanged
 report: $(STAMP)
-	$(BIN)/python -m publishing render --engine $(ENGINE) --data "$(DATA)"
+	RESPINE_CACHE=1 $(BIN)/python -m publishing render --engine $(ENGINE) --data "$(DATA)"
 
 ## results: compute the results store, tables and figures only; they replace _output/ whole
 results: $(STAMP)
@@ -50,12 +51,11 @@ test: $(STAMP)
 figures-baseline: $(STAMP)
 	RESPINE_REFRESH_BASELINE=1 $(BIN)/python -m pytest tests/test_figures.py -q -k reference_image
 
-## bench: time the analysis on a large synthetic trial, then a full render of the book
+## bench: analysis at n = 1,000, 10,000, 100,000 (growth exponent, peak memory), unchanged
+## and one-chapter-edit rebuilds, builtin vs Quarto when on PATH; figures in .cache/bench.json
+BENCH_SIZES ?= 1000,10000,100000
 bench: $(STAMP)
-	$(BIN)/python -m analysis bench
-	@echo "full render of the book ($(DATA)), from a warm .venv:"
-	@tmp=$$(mktemp -d); time $(BIN)/python -m publishing render --engine $(ENGINE) \
-	  --data "$(DATA)" --out "$$tmp/out" >/dev/null; rm -rf "$$tmp"
+	$(BIN)/python -m analysis bench --sizes $(BENCH_SIZES)
 
 ## supplement: render the report, then the journal supplement and its zip (_output/supplement/)
 supplement: report

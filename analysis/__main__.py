@@ -19,7 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--n", type=int, default=None, help="patients (default: the published 114)")
     p.add_argument("--format", default="csv", choices=["csv", "parquet"])
-    sub.add_parser("bench", help="benchmark the analysis on a large synthetic trial")
+    p = sub.add_parser("bench", help="time the analysis at several n and the report's rebuilds")
+    p.add_argument("--sizes", default="1000,10000,100000", help="comma-separated n")
+    p.add_argument("--json", default=None, help="where to write the figures "
+                   "(default .cache/bench.json)")
+    p.add_argument("--no-render", action="store_true", help="the analysis only")
+    p.add_argument("--no-quarto", action="store_true", help="skip the Quarto render")
     args = parser.parse_args(argv)
 
     if args.cmd == "results":
@@ -49,9 +54,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return synth_main(out=args.out, seed=args.seed, n=args.n, fmt=args.format)
     if args.cmd == "bench":
+        from analysis.bench import JSON_PATH
         from analysis.bench import main as bench_main
 
-        return bench_main()
+        sizes = [int(x.replace("_", "")) for x in args.sizes.split(",") if x.strip()]
+        return bench_main(sizes, args.json or JSON_PATH, not args.no_render, not args.no_quarto)
     return 1
 
 
