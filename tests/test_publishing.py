@@ -322,3 +322,20 @@ def test_no_staging_left_in_tmp_after_fixture_render(rendered):
     # only the versions folder, holding the one version that `out` points at
     assert [p.name for p in out.parent.glob(f".{out.name}.*")] == [f".{out.name}.versions"]
     assert list(out.parent.glob(f".{out.name}.versions/*")) == [out.resolve()]
+
+
+def test_serial_and_parallel_kernels_give_byte_identical_outputs(rendered, tmp_path,
+                                                                monkeypatch):
+    out, _ = rendered  # chapters in parallel (up to the core count)
+    monkeypatch.setenv("RESPINE_WORKERS", "1")
+    lines: list[str] = []
+    render(FIXTURE, FIXTURE / "data", "builtin", tmp_path / "serial", results=False,
+           progress=lines.append)
+    assert "  executing 4 chapter(s), 1 kernel(s) at a time" in lines
+    done = [ln.split("] ")[1].split(" (")[0] for ln in lines if ln.startswith("  [")]
+    assert done == ["index.qmd", "chapters/one.qmd", "chapters/two.qmd", "chapters/app.qmd"]
+
+    def digests(folder):
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+    assert digests(tmp_path / "serial") == digests(out)
