@@ -26,3 +26,28 @@ def test_prose_lookups_format_the_store_values():
 def test_synthetic_notice_only_for_synthetic_data():
     assert "synthetic" in synthetic_notice(SimpleNamespace(synthetic=True)).lower()
     assert synthetic_notice(SimpleNamespace(synthetic=False)) == ""
+
+
+def test_synthetic_notice_is_authored_markdown():
+    from analysis.escape import Markdown
+
+    assert isinstance(synthetic_notice(SimpleNamespace(synthetic=True)), Markdown)
+
+
+def test_an_inline_str_is_fully_escaped_text_in_a_rendered_chapter(tmp_path):
+    # install_ipython_text (run by load_report) gives a str a text/markdown form that both
+    # engines insert: nothing of it is markup (Quarto's own escape leaves $, @, < and | alone)
+    from publishing.render import render
+
+    root = tmp_path / "p"
+    (root / "chapters").mkdir(parents=True)
+    (root / "_quarto.yml").write_text(
+        "book:\n  title: Small\n  output-file: small\n  chapters:\n    - chapters/a.qmd\n")
+    (root / "chapters" / "a.qmd").write_text(
+        "# A\n\n```{python}\nfrom analysis.escape import Markdown, install_ipython_text\n"
+        "install_ipython_text()\nS = '$x^2$ @sec-a <b>b</b> a|b [@k] \\\\'\n```\n\n"
+        "Text `{python} S` and `{python} Markdown('*em*')` end.\n")
+    render(root, None, "builtin", tmp_path / "out", results=False, progress=lambda *a: None)
+    raw = " ".join((tmp_path / "out" / "small.html").read_text(encoding="utf-8").split())
+    assert "Text $x^2$ @sec-a &lt;b&gt;b&lt;/b&gt; a|b [@k] \\ and <em>em</em> end." in raw
+    assert 'class="math' not in raw
