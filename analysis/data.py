@@ -31,7 +31,6 @@ Examples
 from __future__ import annotations
 
 import csv
-import io
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -205,15 +204,18 @@ def read_file(path: str | Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise _encoding_problem(raw, err.start) from None
-    if not text.strip():
-        raise FileProblem("empty-file", "the file is empty (not even a header line)", line=1)
-    try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raw = path.read_bytes()
+        try:
+            raw.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise _encoding_problem(raw, err.start) from None
+        raise
+    except pd.errors.EmptyDataError:
+        raise FileProblem("empty-file", "the file is empty (not even a header line)",
+                          line=1) from None
     except pd.errors.ParserError as err:
         m = re.search(r"line (\d+)", str(err))
         raise FileProblem("readable", f"malformed CSV: {str(err).strip()}",
