@@ -48,7 +48,7 @@ from analysis.binary import (
     wilson_ci,
 )
 from analysis.derive import derive_responders, responder
-from analysis.formatting import fmt_ci, fmt_num, fmt_p
+from analysis.formatting import fmt_ci, fmt_int, fmt_num, fmt_p
 from analysis.imputation import mice_pmm, rubin_pool
 from analysis.results import ResultNotFound, result_row
 
@@ -511,7 +511,8 @@ def risk_differences(store, arms, control):
 
 
 def responder_table(store, arms, control) -> pd.DataFrame:
-    """Responders at month 12 in every analysis: n/N (%) per arm, RD (95 % CI) and p."""
+    """Responders at month 12 in every analysis: n/N (%) per arm, RD (95 % CI) and p; the
+    Bayesian analysis gives no p-value but P(RD > 0), in a column of its own."""
     several = sum(a != control for a in arms) > 1
     recs = []
     for a, c, analysis, label, rd in risk_differences(store, arms, control):
@@ -520,38 +521,53 @@ def responder_table(store, arms, control) -> pd.DataFrame:
             rec["Contrast"] = c
         for arm in (a, control):
             rec[arm] = _npct(store, analysis, arm)
-        rec["RD, pp (95% CI)"] = (f"{fmt_num(rd['value'])} "
-                                  f"({fmt_ci(rd['lower'], rd['upper'])})")
+        rec[RD_HEADER] = f"{fmt_num(rd['value'])} ({fmt_ci(rd['lower'], rd['upper'])})"
         if analysis == "bayes":
+            rec["p"] = "–"
             pb = store.value(ENDPOINT, "prob_better", analysis="bayes", arm=c)
-            rec["p"] = f"P(RD>0) = {fmt_num(pb, 2)}"
+            rec[PROB_HEADER] = fmt_num(pb, 2)
         else:
             rec["p"] = fmt_p(store.value(ENDPOINT, "p_value", analysis=analysis, arm=c))
+            rec[PROB_HEADER] = ""
         recs.append(rec)
-    return pd.DataFrame(recs)
+    df = pd.DataFrame(recs)
+    if PROB_HEADER in df and not df[PROB_HEADER].astype(bool).any():
+        df = df.drop(columns=PROB_HEADER)
+    return df
+
+
+#: Column headers of the responder tables: units written out, P(RD > 0) apart from p-values.
+RD_HEADER = "RD, percentage points (95% CI)"
+PROB_HEADER = "P(RD\u00a0>\u00a00)"
 
 
 def effect_table(store, arms, control) -> pd.DataFrame:
-    """Primary analysis effect sizes (CONSORT 17a/b) and the country-adjusted odds ratio."""
+    """Primary analysis effect sizes (CONSORT 17a/b) and the country-adjusted odds ratio, each
+    with its 95 % CI, and in a column of its own the p-value of the test that goes with it:
+    Yates chi-square for the risk difference, Fisher's exact test (conditional on the margins)
+    for the odds ratio, the Wald test of the arm coefficient for the adjusted odds ratio."""
     recs = []
     for a in [x for x in arms if x != control]:
         c = contrast(a, control)
-        items = [("Risk difference, pp", "risk_difference", "primary", 1),
-                 ("Risk ratio", "risk_ratio", "primary", 2),
-                 ("Odds ratio", "odds_ratio", "primary", 2),
-                 ("Odds ratio, adjusted for country", "odds_ratio", "adjusted_country", 2)]
-        for label, stat, analysis, digits in items:
+        items = [("Risk difference, percentage points", "risk_difference", "primary", 1,
+                  "p_value"),
+                 ("Risk ratio", "risk_ratio", "primary", 2, None),
+                 ("Odds ratio", "odds_ratio", "primary", 2, "p_value_fisher"),
+                 ("Odds ratio, adjusted for country", "odds_ratio", "adjusted_country", 2,
+                  "p_value")]
+        for label, stat, analysis, digits, p_stat in items:
             try:
                 r = store.get(ENDPOINT, stat, analysis=analysis, arm=c)
             except ResultNotFound:
                 continue
+            try:
+                p = fmt_p(store.value(ENDPOINT, p_stat, analysis=analysis, arm=c)) if p_stat \
+                    else ""
+            except ResultNotFound:
+                p = ""
             recs.append({"Contrast": c, "Measure": label,
                          "Estimate": fmt_num(r["value"], digits),
-                         "95% CI": fmt_ci(r["lower"], r["upper"], digits)})
-        for label, stat in (("Yates chi-square p", "p_value"),
-                            ("Fisher exact p", "p_value_fisher")):
-            recs.append({"Contrast": c, "Measure": label,
-                         "Estimate": fmt_p(store.value(ENDPOINT, stat, arm=c)), "95% CI": ""})
+                         "95% CI": fmt_ci(r["lower"], r["upper"], digits), "p": p})
     df = pd.DataFrame(recs)
     if df["Contrast"].nunique() == 1:
         df = df.drop(columns="Contrast")
@@ -565,7 +581,7 @@ def t2_table(store, arms, control) -> pd.DataFrame:
         kw = dict(analysis="descriptive", arm=arm, visit=visit, group=group)
         n = store.value(T2, "n", **kw)
         return (f"{fmt_num(store.value(T2, 'mean', **kw))} "
-                f"({fmt_num(store.value(T2, 'sd', **kw))}); {int(n)}")
+                f"({fmt_num(store.value(T2, 'sd', **kw))}); {fmt_int(n)}")
 
     recs = []
     for a in arms:

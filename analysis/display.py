@@ -37,8 +37,16 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> Markdown:
     lines = ["| " + " | ".join(_md(c) for c in df.columns) + " |",
              "|" + "|".join(rules) + "|"]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_md(v) for v in row) + " |")
+        lines.append("| " + " | ".join(_unbroken(_md(v)) if a == "r" else _md(v)
+                                       for v, a in zip(row, align, strict=True)) + " |")
     return Markdown("\n".join(lines))
+
+
+def _unbroken(cell: str) -> str:
+    """A cell of numbers that never wraps inside a value (``4.6 (−12.9 to 21.8)``,
+    ``p = 0.64``): its spaces become no-break spaces. Such cells get the width of their
+    content (:func:`column_widths`), so they fit."""
+    return cell.replace(" ", "\u00a0")
 
 
 def _numeric(col: pd.Series) -> bool:

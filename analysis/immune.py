@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.binary import fisher_exact, newcombe_rd_ci, wilson_ci
-from analysis.formatting import fmt_num, fmt_p
+from analysis.formatting import fmt_ci, fmt_num, fmt_p
 from analysis.results import result_row
 
 CLASS_ORDER = ["HLAI", "HLAII", "DSA"]
@@ -296,13 +296,16 @@ def _npct(store, endpoint, arm, visit=None, group="", analysis="primary", count=
     stats = dict(zip(sel["statistic"], sel["value"], strict=True))
     if count not in stats or not stats.get("N"):
         return "–"
-    return f"{int(stats[count])}/{int(stats['N'])} ({100 * stats[count] / stats['N']:.0f}%)"
+    return (f"{int(stats[count])}/{int(stats['N'])} "
+            f"({fmt_num(100 * stats[count] / stats['N'], 0)}%)")
 
 
 def sensitisation_table(trial, store) -> pd.DataFrame:
-    """De novo sensitisation at any visit by class and arm, with Fisher p (one row per class)."""
+    """De novo sensitisation at any visit by class and arm, with the risk difference
+    (percentage points, Newcombe 95 % CI) and Fisher's exact p (one row per class)."""
     labels = class_labels(trial.adimm)
     arms = _arms_in(store, trial)
+    several = len(arms) > 2
     rows = []
     for c in classes(trial.adimm) + [ANY]:
         row = {"Antibodies": labels[c]}
@@ -311,9 +314,15 @@ def sensitisation_table(trial, store) -> pd.DataFrame:
         for arm in arms:
             if arm == trial.control_arm:
                 continue
-            sel = store.select("sensitisation", arm=f"{arm} vs {trial.control_arm}", group=c,
-                               statistic="p_value")
-            key = "Fisher p" if len(arms) == 2 else f"p, {arm} vs {trial.control_arm}"
+            vs = f"{arm} vs {trial.control_arm}"
+            rd = store.select("sensitisation", arm=vs, group=c, statistic="risk_difference")
+            key = f"RD {vs}, percentage points (95% CI)" if several else \
+                "RD, percentage points (95% CI)"
+            row[key] = (f"{fmt_num(float(rd['value'].iloc[0]))} "
+                        f"({fmt_ci(float(rd['lower'].iloc[0]), float(rd['upper'].iloc[0]))})"
+                        if len(rd) else "–")
+            sel = store.select("sensitisation", arm=vs, group=c, statistic="p_value")
+            key = f"Fisher p, {vs}" if several else "Fisher p"
             row[key] = fmt_p(float(sel["value"].iloc[0])) if len(sel) else "–"
         rows.append(row)
     return pd.DataFrame(rows)
@@ -350,8 +359,8 @@ def response_table(trial, store) -> pd.DataFrame:
                                                 visit="12", group=grp, analysis="exploratory",
                                                 count="n_responders")}
             if "percent" in st.index:
-                row["95% CI (%)"] = (f"{st.loc['percent', 'lower']:.0f} to "
-                                     f"{st.loc['percent', 'upper']:.0f}")
+                row["95% CI (%)"] = fmt_ci(st.loc["percent", "lower"],
+                                           st.loc["percent", "upper"], 0)
             else:
                 row["95% CI (%)"] = "–"
             rows.append(row)
@@ -394,7 +403,7 @@ def sensitisation_sentence(trial, store, group: str = ANY) -> str:
         st = dict(zip(sel["statistic"], sel["value"], strict=True))
         if not st.get("N"):
             continue
-        parts.append(f"{int(st['n'])} of {int(st['N'])} patients ({st['percent']:.0f}%) "
+        parts.append(f"{int(st['n'])} of {int(st['N'])} patients ({fmt_num(st['percent'], 0)}%) "
                      f"in the {arm} arm")
     if not parts:
         return "No patient could be assessed for de novo sensitisation."
@@ -439,9 +448,10 @@ def response_sentence(trial, store) -> str:
         out.append(
             f"Among {arm} patients with an evaluable month-12 response and immune follow-up, "
             f"{int(st[('Sensitised', 'n_responders')][0])} of {n['Sensitised']} sensitised "
-            f"patients ({st[('Sensitised', 'percent')][0]:.0f}%) and "
+            f"patients ({fmt_num(st[('Sensitised', 'percent')][0], 0)}%) and "
             f"{int(st[('Not sensitised', 'n_responders')][0])} of {n['Not sensitised']} "
-            f"non-sensitised patients ({st[('Not sensitised', 'percent')][0]:.0f}%) responded "
+            f"non-sensitised patients "
+            f"({fmt_num(st[('Not sensitised', 'percent')][0], 0)}%) responded "
             f"(difference {fmt_num(rd, 0)} percentage points, 95% CI {fmt_num(lo, 0)} to "
             f"{fmt_num(hi, 0)}; Fisher's exact test, {_p_text(p)}).")
     return " ".join(out) if out else "No experimental-arm patient could be assessed."

@@ -127,7 +127,7 @@ def _cell(store, endpoint, arm, group="") -> str:
     st = _stats(store, endpoint, arm, group)
     if not st.get("N"):
         return "–"
-    return f"{int(st['n_patients'])} ({st['percent']:.1f}) [{int(st['n_events'])}]"
+    return f"{int(st['n_patients'])} ({fmt_num(st['percent'], 1)}) [{int(st['n_events'])}]"
 
 
 def _arm_header(store, arm) -> str:
@@ -142,7 +142,8 @@ def store_arms(trial, store) -> list[str]:
 
 
 def summary_table(trial, store) -> pd.DataFrame:
-    """CONSORT Harms summary: per category, n (%) [events] per arm and RD (95 % CI) in points."""
+    """CONSORT Harms summary: per category, n (%) [events] per arm and RD (95 % CI) in
+    percentage points."""
     arms = store_arms(trial, store)
     rows = []
     for endpoint, (label, _) in CATEGORIES.items():
@@ -154,7 +155,8 @@ def summary_table(trial, store) -> pd.DataFrame:
                 continue
             sel = store.select(endpoint, arm=f"{arm} vs {trial.control_arm}",
                                statistic="risk_difference", population=POP)
-            key = "RD, points (95% CI)" if len(arms) == 2 else f"RD {arm}, points (95% CI)"
+            key = ("RD, percentage points (95% CI)" if len(arms) == 2
+                   else f"RD {arm}, percentage points (95% CI)")
             row[key] = (f"{fmt_num(sel['value'].iloc[0])} ({fmt_num(sel['lower'].iloc[0])} to "
                         f"{fmt_num(sel['upper'].iloc[0])})") if len(sel) else "–"
         rows.append(row)
@@ -274,7 +276,7 @@ def summary_sentence(trial, store) -> str:
         per = []
         for a in arms:
             st = _stats(store, endpoint, a)
-            per.append(f"{int(st['n_patients'])} of {int(st['N'])} ({st['percent']:.0f}%) "
+            per.append(f"{int(st['n_patients'])} of {int(st['N'])} ({fmt_num(st['percent'], 0)}%) "
                        f"in the {a} arm")
         parts.append(f"{_join(per)} had {what}")
     deaths = {a: int(_stats(store, "death", a).get("n_patients", 0)) for a in arms}

@@ -332,7 +332,7 @@ def _prop_cells(store, ep, analysis, v, arms, control) -> dict:
             continue
         lab = _contrast(a, control)
         rd = _get(store, ep, "risk_difference", analysis=analysis, visit=v, arm=lab)
-        head = "RD, points (95% CI)" if len(arms) == 2 else f"RD {lab} (95% CI)"
+        head = "RD, percentage points (95% CI)" if len(arms) == 2 else f"RD {lab} (95% CI)"
         row[head] = ("–" if rd is None else
                      f"{fmt_num(rd['value'])} ({fmt_ci(rd['lower'], rd['upper'])})")
     return row
