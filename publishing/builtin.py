@@ -60,6 +60,8 @@ TYPST = """\
 #show heading.where(level: 1): it => { pagebreak(weak: true); it }
 #show table.cell: set par(justify: false)
 #show table: set text(size: 0.9em)
+#show figure.caption: set block(sticky: true) // a caption stays on the page of its table
+#show align: set par(justify: false) // centred text (the title) is not justified
 """
 
 
