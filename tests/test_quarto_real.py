@@ -47,18 +47,41 @@ def _quiet(*_args) -> None:
     pass
 
 
+SNAPSHOT_IGNORE = (".git", ".venv", "_output", "_build", ".quarto", "__pycache__",
+                   ".pytest_cache", ".ruff_cache", ".cache", "tests", "*.pyc")
+
+
 @pytest.fixture(scope="session")
-def quarto_book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("quarto-book") / "out"
-    render(ROOT, DATA, "quarto", out, results=True, progress=_quiet)
+def snapshot(tmp_path_factory):
+    """One copy of the project (code, chapters, data) that both engines render, so the
+    parity checks compare engines, not two states of a working tree being edited."""
+    import shutil
+
+    dest = tmp_path_factory.mktemp("snapshot") / "project"
+    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(*SNAPSHOT_IGNORE), symlinks=True)
+    return dest
+
+
+def _render(project: Path, engine: str, out: Path) -> Path:
+    """Render ``project`` with its own ``analysis`` package first on the kernels' path."""
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project), saved]))
+    try:
+        render(project, project / DATA.relative_to(ROOT), engine, out, results=True,
+               progress=_quiet)
+    finally:
+        os.environ.pop("PYTHONPATH") if saved is None else os.environ.update(PYTHONPATH=saved)
     return out
 
 
 @pytest.fixture(scope="session")
-def builtin_book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("builtin-book") / "out"
-    render(ROOT, DATA, "builtin", out, results=True, progress=_quiet)
-    return out
+def quarto_book(snapshot, tmp_path_factory):
+    return _render(snapshot, "quarto", tmp_path_factory.mktemp("quarto-book") / "out")
+
+
+@pytest.fixture(scope="session")
+def builtin_book(snapshot, tmp_path_factory):
+    return _render(snapshot, "builtin", tmp_path_factory.mktemp("builtin-book") / "out")
 
 
 # ------------------------------------------------------------------ reading the outputs
@@ -241,7 +264,7 @@ def test_same_cross_reference_numbers(quarto_book, builtin_book):
 
 
 @pytest.fixture(scope="session")
-def quarto_supplement(tmp_path_factory):
+def quarto_supplement(snapshot, tmp_path_factory):
     from publishing import supplement
 
     out = tmp_path_factory.mktemp("quarto-supplement") / "out"
@@ -250,7 +273,8 @@ def quarto_supplement(tmp_path_factory):
     os.environ.update({"RESPINE_BLINDED": "1", "BLIND_KEY": "quarto-test-key"})
     os.environ.pop("BLIND_KEY_FILE", None)
     try:
-        supplement.build(ROOT, DATA, "quarto", out, progress=_quiet)
+        supplement.build(snapshot, snapshot / DATA.relative_to(ROOT), "quarto", out,
+                         progress=_quiet)
     finally:
         for k, v in saved.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
