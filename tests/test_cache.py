@@ -35,12 +35,25 @@ def _executed(lines: list[str]) -> list[str]:
                   if "] " in ln and ln.strip().startswith("[") and not ln.endswith("(reused)"))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def frozen_code():
+    """The working tree's analysis and publishing code may change under a running test (other
+    work in the same tree), and that rightly invalidates the cache; here it is held fixed
+    (code changes are tested on a project of their own)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cache, "imported_code", lambda: "fixed for the test")
+        yield
+
+
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
-    """The fixture book copied to a temporary project, rendered once with a cold cache."""
+    """The fixture book copied to a temporary project (with an ``analysis`` folder of its own,
+    so its inputs key does not follow the working tree), rendered once with a cold cache."""
     root = tmp_path_factory.mktemp("cached")
     project = root / "book"
     shutil.copytree(FIXTURE, project)
+    (project / "analysis").mkdir()
+    (project / "analysis" / "__init__.py").write_text("")
     out = root / "out"
     lines = _render(project, out)
     return project, out, lines
