@@ -101,3 +101,38 @@ def test_parallel_runs_come_back_in_the_order_asked(private_tmp, tmp_path):
     serial = [kernel.execute(d, {}).inline for d in fast]
     assert serial == [["0"], ["10"]]
     assert list(private_tmp.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_killed_render_leaves_kernel_files_that_the_next_render_removes(tmp_path):
+    import signal
+
+    project = tmp_path / "book"
+    (project / "chapters").mkdir(parents=True)
+    (project / "_quarto.yml").write_text(
+        "book:\n  title: K\n  output-file: k\n  chapters:\n    - chapters/a.qmd\n")
+    ready = tmp_path / "ready"
+    (project / "chapters" / "a.qmd").write_text(
+        "# A\n\n```{python}\nimport os, pathlib, time\n"
+        f"if os.environ.get('HOLD'):\n    pathlib.Path({str(ready)!r}).touch()\n"
+        "    time.sleep(300)\n```\n\nDone.\n")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    cmd = [sys.executable, "-m", "publishing", "render", "--project", str(project),
+           "--no-results", "--engine", "builtin", "--out", str(tmp_path / "out")]
+    env = dict(os.environ, TMPDIR=str(tmp), MPLBACKEND="Agg")
+    first = subprocess.Popen(cmd, env=dict(env, HOLD="1"), start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not ready.exists():
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)  # the render and its kernel
+        first.wait()
+    left = list(tmp.glob(f"{kernel.RUNTIME_PREFIX}{first.pid}-*"))
+    assert len(left) == 1 and list(left[0].rglob("kernel.json"))
+    nxt = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert nxt.returncode == 0, nxt.stderr
+    assert not list(tmp.glob(f"{kernel.RUNTIME_PREFIX}*")) and not list(tmp.glob("tmp*.json"))
