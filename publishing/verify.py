@@ -69,7 +69,7 @@ def rebuild(project: Path, data, engine: str, dest: Path, supplement: bool,
     from publishing import supplement as supp
 
     quiet = lambda m: progress("  " + m)  # noqa: E731
-    render.render(project, data, engine, dest, results=True, progress=quiet)
+    render.render(project, data, engine, dest, results=True, progress=quiet, use_cache=False)
     if supplement:
         supp.build(project, data, engine, dest, progress=quiet)
     return dest
