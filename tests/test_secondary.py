@@ -146,6 +146,53 @@ def test_time_to_response_rows_consistent(two):
     assert 0 <= s.value(secondary.TTE, "p_value", analysis="logrank", arm="Drug vs Placebo") <= 1
 
 
+def test_km_at_first_visit_equals_responders_by_visit(two):
+    """Issue 13: patients who missed the first visit are not at risk there, so the KM
+    cumulative response at month 1 is responders / assessed of the responders-by-visit rows
+    (the fixture misses ~15 % of visits)."""
+    t, s = two
+    first = VISITS[0]
+    for a in t.arms:
+        obs = dict(analysis="observed", visit=first, arm=a)
+        x = s.value(secondary.RBV, "n_responders", **obs)
+        n = s.value(secondary.RBV, "N", **obs)
+        assert s.value(secondary.TTE, "n_at_risk", visit=first, arm=a) == n
+        km = s.value(secondary.TTE, "cumulative_response", visit=first, arm=a)
+        assert km == pytest.approx(100 * x / n, rel=1e-12)
+        assert km == pytest.approx(s.value(secondary.RBV, "percent", **obs))
+
+
+def test_mmrm_rows_use_the_settings(two, monkeypatch):
+    """MMRM_DF and LSMEANS_WEIGHTS reach the estimator: Kenward-Roger SEs exceed the
+    model-based ones here; equal country weights move the LS means, not the differences."""
+    t, s = two
+    q = secondary._qs(t, "VAS")
+    d = q[(q["AVISITN"] > 0) & q["CHG"].notna() & q["BASE"].notna()]
+    kw = dict(arms=list(t.arms), control=t.control_arm, covariates=("COUNTRY",))
+    sw = fit_change_mmrm(d, df_method="satterthwaite", **kw)
+    kr = fit_change_mmrm(d, df_method="kenward-roger", **kw)
+    assert secondary.MMRM_DF == "kenward-roger"
+    se = s.select("vas", analysis="mmrm", statistic="se", arm="Drug vs Placebo")
+    se = se.assign(v=se.visit.astype(int)).sort_values("v")["value"].to_numpy()
+    np.testing.assert_allclose(se, kr.contrasts.sort_values("visit")["se"], rtol=1e-12)
+    assert np.all(kr.contrasts["se"].to_numpy() > sw.contrasts["se"].to_numpy())
+    q = q.assign(COUNTRY=np.where(q["USUBJID"] < "R-012", "France", q["COUNTRY"]))
+
+    def lsmeans():
+        return {(int(r["visit"]), r["arm"], r["statistic"]): r["value"]
+                for r in secondary.mmrm_rows(q, "vas", t.arms, t.control_arm)
+                if r["statistic"] in ("lsmean", "difference")}
+
+    prop = lsmeans()
+    monkeypatch.setattr(secondary, "LSMEANS_WEIGHTS", "equal")
+    equal = lsmeans()
+    moved = [abs(equal[k] - v) for k, v in prop.items() if k[2] == "lsmean"]
+    assert min(moved) > 1e-6  # unequal country shares: every LS mean moves
+    for k, v in prop.items():
+        if k[2] == "difference":
+            assert equal[k] == pytest.approx(v, rel=1e-9)
+
+
 def test_tables_are_narrow_and_read_the_store(two):
     t, s = two
     tabs = secondary.tables(t, s)
