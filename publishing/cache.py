@@ -283,7 +283,12 @@ class Cache:
                                          encoding="utf-8")
             if entry.exists():  # a corrupt one (get() removed it) or a concurrent writer
                 self.discard(entry)
-            os.rename(body, entry)
+            try:
+                os.rename(body, entry)
+            except OSError:
+                if entry.is_dir() and not verify(entry, k):  # a concurrent writer won
+                    return entry
+                raise
             return entry
         except OSError as err:
             self.progress(f"  cache: could not store a {level} entry ({err.strerror or err}); "
