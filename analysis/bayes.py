@@ -19,13 +19,15 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from scipy import integrate, optimize, stats
+from scipy import integrate, optimize, special
 
 DEFAULT_PRIOR = (1.0, 1.0)  # uniform Beta(1, 1) prior on each arm's response probability
 _QUAD = {"limit": 200, "epsabs": 1e-13, "epsrel": 1e-11}
 _XTOL = 1e-12  # root-finding tolerance of the quantiles (fraction scale)
+_TAIL = 1e-16  # mass of each tail of p1 left out of the quadrature
 
 
 @dataclass(frozen=True)
@@ -40,26 +42,38 @@ class RDPosterior:
     prior: tuple[float, float]
 
 
+def _support(a: float, b: float) -> tuple[float, float]:
+    """An interval holding all but ~1e-16 of the mass of ``Beta(a, b)`` on each side."""
+    return float(special.betaincinv(a, b, _TAIL)), float(special.betainccinv(a, b, _TAIL))
+
+
 def prob_greater(a1: float, b1: float, a2: float, b2: float, delta: float = 0.0) -> float:
     """``P(p1 - p2 > delta)`` for independent ``p1 ~ Beta(a1, b1)``, ``p2 ~ Beta(a2, b2)``.
 
     Computed as ``integral f1(p) F2(p - delta) dp`` over ``p`` in ``(max(delta, 0), 1)``
-    (``F2`` is 1 beyond ``p = 1 + delta``, a kink given to the quadrature), for ``delta`` in
-    ``[-1, 1]``.
+    for ``delta`` in ``[-1, 1]``. Beyond ``p = 1 + delta`` (``delta < 0``), ``F2 = 1`` and the
+    integral is ``1 - F1(1 + delta)``; the quadrature runs only over the range holding all but
+    ~1e-16 of each tail of ``p1`` (large trials have very concentrated posteriors).
     """
     if delta >= 1:
         return 0.0
     if delta <= -1:
         return 1.0
-    f1 = stats.beta(a1, b1)
-    f2 = stats.beta(a2, b2)
-    lo = max(delta, 0.0)
+    log_norm = special.betaln(a1, b1)
+
+    def integrand(p):
+        f1 = math.exp(special.xlogy(a1 - 1, p) + special.xlog1py(b1 - 1, -p) - log_norm)
+        return f1 * float(special.betainc(a2, b2, min(max(p - delta, 0.0), 1.0)))
+
+    s_lo, s_hi = _support(a1, b1)
     kink = 1.0 + delta
-    if delta < 0:  # split at the kink: beyond it F2 = 1, and the integral is 1 - F1(kink)
-        val, _ = integrate.quad(lambda p: f1.pdf(p) * f2.cdf(p - delta), lo, kink, **_QUAD)
-        val += float(f1.sf(kink))
-    else:
-        val, _ = integrate.quad(lambda p: f1.pdf(p) * f2.cdf(p - delta), lo, 1.0, **_QUAD)
+    lo = max(delta, 0.0, s_lo)
+    hi = min(kink, s_hi)
+    val = 0.0
+    if hi > lo:
+        val, _ = integrate.quad(integrand, lo, hi, **_QUAD)
+    if delta < 0:
+        val += float(special.betaincc(a1, b1, kink))  # P(p1 > 1 + delta), where F2 = 1
     return float(min(max(val, 0.0), 1.0))
 
 
@@ -72,8 +86,18 @@ def rd_quantile(q: float, a1: float, b1: float, a2: float, b2: float) -> float:
     """The ``q`` quantile of ``p1 - p2``: the root of ``rd_cdf(d) = q`` on ``(-1, 1)``."""
     if not 0 < q < 1:
         raise ValueError(f"q must be in (0, 1), got {q}")
-    return float(optimize.brentq(lambda d: rd_cdf(d, a1, b1, a2, b2) - q, -1.0, 1.0,
-                                 xtol=_XTOL, rtol=1e-14, maxiter=200))
+    lo1, hi1 = _support(a1, b1)
+    lo2, hi2 = _support(a2, b2)
+    lo, hi = max(lo1 - hi2, -1.0), min(hi1 - lo2, 1.0)  # D lies here but for ~1e-16
+
+    def f(d):
+        return rd_cdf(d, a1, b1, a2, b2) - q
+
+    if f(lo) > 0:
+        lo = -1.0
+    if f(hi) < 0:
+        hi = 1.0
+    return float(optimize.brentq(f, lo, hi, xtol=_XTOL, rtol=1e-14, maxiter=200))
 
 
 def rd_posterior(x1: int, n1: int, x2: int, n2: int, prior: tuple[float, float] = DEFAULT_PRIOR,

@@ -105,3 +105,16 @@ def test_prob_greater_with_margin():
     for delta in (0.0, 0.1, 0.3):
         assert prob_greater(8, 4, 5, 7, delta) == pytest.approx((d > delta).mean(), abs=3e-3)
     assert prob_greater(8, 4, 5, 7, 0.3) < prob_greater(8, 4, 5, 7, 0.1)
+
+
+def test_concentrated_posteriors_of_a_large_trial():
+    """50,000 per arm: the posterior of the difference is nearly normal (skewness ~1e-3), so
+    its quantiles and P(D > 0) agree with the normal approximation to a few 1e-6."""
+    a1, b1, a2, b2 = 30001, 20001, 29801, 20201
+    post = rd_posterior(30000, 50000, 29800, 50000)
+    m = a1 / (a1 + b1) - a2 / (a2 + b2)
+    sd = math.sqrt(stats.beta(a1, b1).var() + stats.beta(a2, b2).var())
+    assert post.lower == pytest.approx(m - stats.norm.ppf(0.975) * sd, abs=5e-6)
+    assert post.upper == pytest.approx(m + stats.norm.ppf(0.975) * sd, abs=5e-6)
+    assert post.median == pytest.approx(m, abs=5e-6)
+    assert post.prob_positive == pytest.approx(stats.norm.sf(0, m, sd), abs=1e-4)
