@@ -155,11 +155,17 @@ def mice_pmm(data: pd.DataFrame, n_imputations: int = 50, n_iter: int = 10, seed
 def _pmm_step(cur: np.ndarray, j: int, mis: np.ndarray, rng: np.random.Generator,
               donors: int) -> np.ndarray:
     """One PMM draw for column ``j`` (Bayesian linear regression, van Buuren's norm.draw)."""
-    X = np.column_stack([np.ones(cur.shape[0]), np.delete(cur, j, axis=1)])
+    n, k = cur.shape
+    X = np.empty((n, k))  # intercept, then the other columns in order
+    X[:, 0] = 1.0
+    X[:, 1:j + 1] = cur[:, :j]
+    X[:, j + 1:] = cur[:, j + 1:]
     y = cur[:, j]
-    xo, yo = X[~mis], y[~mis]
-    p = X.shape[1]
-    xtx = xo.T @ xo + 1e-5 * np.diag(np.diag(xo.T @ xo) + 1e-8)  # ridge for stability
+    obs = ~mis
+    xo, yo = X[obs], y[obs]
+    p = k
+    gram = xo.T @ xo
+    xtx = gram + 1e-5 * np.diag(np.diag(gram) + 1e-8)  # ridge for stability
     inv = np.linalg.inv(xtx)
     beta_hat = inv @ xo.T @ yo
     resid = yo - xo @ beta_hat
@@ -177,15 +183,16 @@ def nearest_donors(yhat_obs: np.ndarray, yhat_mis: np.ndarray, donors: int,
                    rng: np.random.Generator) -> np.ndarray:
     """Index of one donor per missing case, drawn from its ``donors`` nearest observed cases.
 
-    The observed predictions are sorted once (stable sort, so equal predictions keep their
-    row order); for each missing case :func:`numpy.searchsorted` finds its place, and the
-    ``donors`` nearest lie within ``donors`` places on either side. The pool is ordered by
-    distance, ties broken by the sorted position, and one member is drawn uniformly. Cost
-    O((n_obs + n_mis) log n_obs) instead of the O(n_obs x n_mis) of a full distance matrix.
+    The observed predictions are sorted once (equal predictions, rare with continuous
+    covariates, come in the fixed order of numpy's default sort); for each missing case
+    :func:`numpy.searchsorted` finds its place, and the ``donors`` nearest lie within
+    ``donors`` places on either side. The pool is ordered by distance, ties broken by the
+    sorted position, and one member is drawn uniformly. Cost O((n_obs + n_mis) log n_obs)
+    instead of the O(n_obs x n_mis) of a full distance matrix.
     """
     n_obs = len(yhat_obs)
     d = min(donors, n_obs)
-    order = np.argsort(yhat_obs, kind="stable")
+    order = np.argsort(yhat_obs)
     sorted_obs = yhat_obs[order]
     width = min(2 * d, n_obs)
     start = np.searchsorted(sorted_obs, yhat_mis) - d
