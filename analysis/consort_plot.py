@@ -20,13 +20,14 @@ from matplotlib.patches import FancyBboxPatch
 
 from analysis.style import PRINT_WIDTH
 
-PAD = 0.07  # inches between a box edge and its text
-VGAP = 0.32  # vertical gap between rows (room for the arrows)
+PAD = 0.05  # inches between a box edge and its text
+VGAP = 0.22  # vertical gap between rows (room for the arrows)
 HGAP = 0.28  # gap between arm columns
 SIDE_GAP = 0.35  # from the central arrow to the "excluded" box
 STRIP_W = 0.30  # width of the stage strip
 STRIP_GAP = 0.18  # between the strip and the boxes
 MARGIN = 0.06
+LINESPACING = 1.15  # between the lines of a box (matplotlib: multiples of the font size)
 BOX_STYLE = {"facecolor": "white", "edgecolor": "#333333", "linewidth": 0.8}
 STAGE_STYLE = {"facecolor": "#d6e6f4", "edgecolor": "#6f93b7", "linewidth": 0.6}
 ARROW = {"arrowstyle": "-|>", "color": "#333333", "linewidth": 0.8, "shrinkA": 0, "shrinkB": 0,
@@ -89,7 +90,7 @@ def _measure(fig, text: str, fontsize: float, **kw) -> tuple[float, float]:
 MIN_WRAP = 20  # narrowest line (characters) tried to fit the diagram in the print width
 
 
-def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.5, wrap: int = 50,
+def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.0, wrap: int = 50,
                  max_width: float = PRINT_WIDTH):
     """Draw the CONSORT diagram of ``texts`` (from :func:`analysis.consort.box_texts`).
 
@@ -130,7 +131,7 @@ def _draw(texts: dict, arms: list, fontsize: float, wrap: int):
     """One layout of the diagram at ``wrap`` characters per line (see :func:`draw_consort`)."""
     fig = plt.figure(figsize=(4, 4))
     # data are text: a "$" in a reason is a dollar sign, not mathtext (which could fail)
-    font = {"fontsize": fontsize, "linespacing": 1.25, "parse_math": False}
+    font = {"fontsize": fontsize, "linespacing": LINESPACING, "parse_math": False}
 
     def box(name, text, center=False, width=wrap):
         text = _wrap(text, width) if not center else text

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from analysis.style import PRINT_WIDTH
+from analysis.style import PRINT_HEIGHT, PRINT_WIDTH
 
 plt.rcParams["svg.hashsalt"] = "respine"
 plt.rcParams["svg.fonttype"] = "path"
@@ -36,21 +36,29 @@ def save_figure(fig, stem: str | Path, formats=FORMATS, dpi: int = DPI) -> list[
     return written
 
 
+def saved_size(fig) -> tuple[float, float]:
+    """Width and height in inches of the file :func:`save_figure` writes (the tight box)."""
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    return box.width, box.height
+
+
 def saved_width(fig) -> float:
-    """Width in inches of the file :func:`save_figure` writes (the tight bounding box)."""
-    renderer = fig.canvas.get_renderer()
-    return fig.get_tightbbox(renderer).width
+    """Width in inches of the file :func:`save_figure` writes."""
+    return saved_size(fig)[0]
 
 
-def print_scale(fig, print_width: float = PRINT_WIDTH) -> float:
-    """Factor from drawn to printed size: a figure wider than the print width is shrunk to it;
-    a narrower one is printed at its own size."""
-    return min(1.0, print_width / saved_width(fig))
+def print_scale(fig, print_width: float = PRINT_WIDTH,
+                print_height: float = PRINT_HEIGHT) -> float:
+    """Factor from drawn to printed size: a figure wider than the print width (or taller than
+    the print height) is shrunk to fit; a smaller one is printed at its own size."""
+    width, height = saved_size(fig)
+    return min(1.0, print_width / width, print_height / height)
 
 
-def printed_font_sizes(fig, print_width: float = PRINT_WIDTH) -> list[tuple[str, float]]:
+def printed_font_sizes(fig, print_width: float = PRINT_WIDTH,
+                       print_height: float = PRINT_HEIGHT) -> list[tuple[str, float]]:
     """``(text, printed size in points)`` of every visible, non-empty text of ``fig``."""
-    scale = print_scale(fig, print_width)
+    scale = print_scale(fig, print_width, print_height)
     out = []
     for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text")):
         if t.get_visible() and t.get_text().strip() and _shown(t):

@@ -2,8 +2,8 @@
 print geometry every figure is drawn for.
 
 Figures are drawn at most :data:`PRINT_WIDTH` inches wide (the text width of the A4 PDF: 210 mm
-less two 1.25 in margins), so they are printed at their own size and a font size in points is
-the printed size; no text is smaller than :data:`MIN_FONT_PT`.
+less two 1.25 in margins) and :data:`PRINT_HEIGHT` tall, so they are printed at their own size
+and a font size in points is the printed size; no text is smaller than :data:`MIN_FONT_PT`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ ARM_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
 
 #: Text width of the PDF page in inches (A4, 1.25 in margins: pandoc's Typst template).
 PRINT_WIDTH = 210 / 25.4 - 2 * 1.25
+#: Tallest figure printed at its own size: the A4 text height less room for a caption of
+#: about five lines (a taller figure is shrunk to fit the page, or its caption is pushed on).
+PRINT_HEIGHT = 297 / 25.4 - 2 * 1.25 - 1.0
 #: Smallest text size allowed at printed size (points).
 MIN_FONT_PT = 7.0
 #: Default font sizes (points) of every figure.
