@@ -354,7 +354,7 @@ class MMRM:
                     M[h] = np.outer(w[:, ia], w[ib, :]) + (
                         np.outer(w[:, ib], w[ia, :]) if ia != ib else 0.0)
             P -= np.einsum("htu,tupq->hpq", M, g.XX)
-            N = np.einsum("htu,uv,jvw->hjtw", M, s, M)  # W S_h W S_j W
+            N = np.einsum("htu,uv,jvw->hjtw", M, s, M, optimize=True)  # W S_h W S_j W
             Q += np.einsum("hjtw,twpq->hjpq", N, g.XX)
         self._kr = (P, Q)
         return self._kr
@@ -369,8 +369,8 @@ class MMRM:
         if getattr(self, "_cov_kr", None) is None:
             P, Q = self._kr_components()
             phi, W = self.cov_beta, self.cov_theta
-            inner = np.einsum("hj,hjpq->pq", W, Q) - np.einsum("hj,hpr,rs,jsq->pq", W, P,
-                                                               phi, P)
+            WP = np.einsum("hj,jsq->hsq", W, P)  # sum_j W_hj P_j
+            inner = np.einsum("hj,hjpq->pq", W, Q) - np.einsum("hpr,hrq->pq", P @ phi, WP)
             adj = phi + 2.0 * phi @ inner @ phi
             self._cov_kr = 0.5 * (adj + adj.T)
         return self._cov_kr
@@ -384,10 +384,12 @@ class MMRM:
         P, _ = self._kr_components()
         phi, W = self.cov_beta, self.cov_theta
         theta = L.T @ np.linalg.solve(L @ phi @ L.T, L)
-        F = np.einsum("pr,rs,hst,tu->hpu", theta, phi, P, phi)  # Theta Phi P_h Phi
+        F = (theta @ phi)[None] @ P @ phi[None]  # Theta Phi P_h Phi, one per h
         tr = np.einsum("hpp->h", F)
         a1 = float(tr @ W @ tr)
-        a2 = float(np.einsum("hj,hpq,jqp->", W, F, F))
+        k = F.shape[0]
+        trFF = F.reshape(k, -1) @ F.transpose(0, 2, 1).reshape(k, -1).T  # tr(F_h F_j)
+        a2 = float(np.sum(W * trFF))
         b = (a1 + 6.0 * a2) / (2.0 * q)
         g = ((q + 1) * a1 - (q + 4) * a2) / ((q + 2) * a2)
         denom = 3.0 * q + 2.0 * (1.0 - g)
