@@ -185,6 +185,9 @@ def main(sizes=SIZES, json_path: Path | str | None = JSON_PATH, render: bool = T
     for n in sizes:
         print(f"analysis at n={n:,} ...", flush=True)
         rows.append(measure(n))
+        r = rows[-1]
+        print(f"  load {r['load']:.2f} s, results {r['results']:.2f} s, total {r['total']:.2f} s,"
+              f" peak {r['peak_mb']:.0f} MB", flush=True)
     b = exponent([r["n"] for r in rows], [r["total"] for r in rows]) if len(rows) > 1 \
         else float("nan")
     rend = None
