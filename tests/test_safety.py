@@ -109,7 +109,9 @@ def test_by_term(store):
 
 def test_summary_table(store):
     t = safety.summary_table(make_trial(), store)
-    assert list(t.columns) == ["Patients with", f"{X} (N=5)", f"{C} (N=4)", "RD, percentage points (95% CI)"]
+    assert list(t.columns) == [
+        "Patients with", f"{X} (N=5)", f"{C} (N=4)", "RD, percentage points (95% CI)"
+    ]
     row = t.loc[t["Patients with"] == "Any AE"].iloc[0]
     assert row[f"{X} (N=5)"] == "3 (60.0) [5]"
     assert row["RD, percentage points (95% CI)"].startswith("\u221215.0 (")  # minus sign
