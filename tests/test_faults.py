@@ -22,6 +22,8 @@ from pathlib import Path
 
 import docx
 import pytest
+from folders import snapshot as _snapshot
+from folders import write_folder as _folder
 
 from publishing import output
 from publishing.__main__ import main
@@ -72,16 +74,6 @@ PREVIOUS = {"tiny.html": "previous report", "results.csv": "name,value\nn,114\n"
 NEW = {"tiny.html": "new report", "results.csv": "name,value\nn,115\n"}
 
 
-def _folder(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
-
-
-def _snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _as_bytes(files: dict[str, str]) -> dict[str, bytes]:

@@ -15,20 +15,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from folders import snapshot as _snapshot
+from folders import write_folder as _folder
 
 from publishing import officezip, output
-
-
-def _folder(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
-
-
-def _snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _siblings(out: Path) -> list[str]:
