@@ -7,8 +7,8 @@ STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 DATA ?= data/synthetic
 ENGINE ?= auto
 BLINDED ?= 0
-export RESPINE_DATA := $(abspath $(DATA))
-export RESPINE_BLINDED := $(BLINDED)
+export REPORT_DATA := $(abspath $(DATA))
+export REPORT_BLINDED := $(BLINDED)
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
@@ -28,7 +28,7 @@ $(STAMP): requirements.lock
 ## report: compute the results and render the manuscript (HTML, PDF, DOCX) into _output/;
 ## reuses the build cache (.cache/build/) for whatever inputs are unchanged
 report: $(STAMP)
-	RESPINE_CACHE=1 $(BIN)/python -m publishing render --engine $(ENGINE) --data "$(DATA)"
+	REPORT_CACHE=1 $(BIN)/python -m publishing render --engine $(ENGINE) --data "$(DATA)"
 
 ## results: compute the results store, tables and figures only; they replace _output/ whole
 results: $(STAMP)
@@ -49,7 +49,7 @@ test: $(STAMP)
 
 ## figures-baseline: redraw the reference images of the picture regression test (look at them before committing)
 figures-baseline: $(STAMP)
-	RESPINE_REFRESH_BASELINE=1 $(BIN)/python -m pytest tests/test_figures.py -q -k reference_image
+	REPORT_REFRESH_BASELINE=1 $(BIN)/python -m pytest tests/test_figures.py -q -k reference_image
 
 ## bench: analysis at n = 1,000, 10,000, 100,000 (growth exponent, peak memory), unchanged
 ## and one-chapter-edit rebuilds, builtin vs Quarto when on PATH; figures in .cache/bench.json

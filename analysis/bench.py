@@ -101,7 +101,7 @@ def exponent(ns, seconds) -> float:
 def _render(project: Path, out: Path, engine: str, cache: bool) -> dict:
     cmd = [sys.executable, "-m", "publishing", "render", "--project", str(project),
            "--data", str(project / "data" / "synthetic"), "--out", str(out), "--engine", engine]
-    env = dict(os.environ, RESPINE_CACHE="1" if cache else "0")
+    env = dict(os.environ, REPORT_CACHE="1" if cache else "0")
     t = time.perf_counter()
     c0 = os.times()
     proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)

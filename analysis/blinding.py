@@ -1,6 +1,6 @@
 """Blinded mode: the arms masked as "Group A" / "Group B" right after the trial is loaded.
 
-When ``RESPINE_BLINDED=1``, :func:`load` (used by ``python -m analysis results`` and
+When ``REPORT_BLINDED=1``, :func:`load` (used by ``python -m analysis results`` and
 :func:`analysis.report.load_report`) replaces every true arm label in the trial's tables by a
 neutral group label. Which true arm becomes "Group A" is decided by an HMAC-SHA256 of each arm
 label under a secret key (``$BLIND_KEY``, or the file named by ``$BLIND_KEY_FILE``), so it cannot
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-ENV_FLAG = "RESPINE_BLINDED"
+ENV_FLAG = "REPORT_BLINDED"
 ENV_KEY = "BLIND_KEY"
 ENV_KEY_FILE = "BLIND_KEY_FILE"
 _DOMAIN = b"respine-blinding-v1\x00"
@@ -40,7 +40,7 @@ class BlindingError(RuntimeError):
 
 
 def is_blinded(env: dict | None = None) -> bool:
-    """True when ``$RESPINE_BLINDED`` is ``"1"`` (also ``true``/``yes``)."""
+    """True when ``$REPORT_BLINDED`` is ``"1"`` (also ``true``/``yes``)."""
     env = os.environ if env is None else env
     return str(env.get(ENV_FLAG, "0")).strip().lower() in ("1", "true", "yes")
 
@@ -64,7 +64,7 @@ def secret(env: dict | None = None) -> bytes:
             return data
         raise BlindingError(f"Blinded mode: the key file named by {ENV_KEY_FILE} is empty.")
     raise BlindingError(
-        "Blinded mode (RESPINE_BLINDED=1) needs a secret to mask the arms: set BLIND_KEY to a "
+        "Blinded mode (REPORT_BLINDED=1) needs a secret to mask the arms: set BLIND_KEY to a "
         "secret string, or BLIND_KEY_FILE to a file holding it, kept outside the outputs "
         "(e.g. `BLIND_KEY_FILE=~/respine.key make report BLINDED=1`). Refusing to run.")
 
@@ -122,7 +122,7 @@ def blind_trial(trial, key: bytes):
 
 
 def apply(trial, env: dict | None = None):
-    """``trial`` masked when blinded mode is on (``$RESPINE_BLINDED``), else unchanged."""
+    """``trial`` masked when blinded mode is on (``$REPORT_BLINDED``), else unchanged."""
     if not is_blinded(env):
         return trial
     return blind_trial(trial, secret(env))
@@ -134,7 +134,7 @@ def check(env: dict | None = None) -> None:
         secret(env)
 
 
-def load(path: str | Path = "data/synthetic", env: dict | None = None):
+def load(path: str | Path | None = None, env: dict | None = None):
     """:func:`analysis.data.load_trial`, then masked when blinded mode is on."""
     from analysis.data import load_trial
 

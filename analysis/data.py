@@ -385,7 +385,11 @@ def typed_frame(raw: RawTable) -> pd.DataFrame:
 
 @dataclass(frozen=True, eq=False)
 class Trial:
-    """A validated trial: the six contract tables plus where they came from."""
+    """A validated trial: its data tables, its specification and where the data came from.
+
+    ``spec`` is the :class:`analysis.spec.TrialSpec` the data were loaded with (``None`` only
+    for hand-built test trials); arms, control arm and active modules follow from it.
+    """
 
     screening: pd.DataFrame
     adsl: pd.DataFrame
@@ -397,6 +401,7 @@ class Trial:
     synthetic: bool
     arms: tuple[str, ...] = field(default_factory=arms)
     control_arm: str = field(default_factory=lambda: arms()[-1])
+    spec: object = None
 
     @property
     def experimental_arms(self) -> tuple[str, ...]:
@@ -408,17 +413,30 @@ class Trial:
         """The folder's ``dataset.yaml``."""
         return read_metadata(self.source)
 
+    def dataset(self, name: str) -> pd.DataFrame:
+        """The table ``name`` (an empty frame when the trial has no such dataset)."""
+        df = getattr(self, name, None)
+        return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
 
-def load_trial(path: str | Path = "data/synthetic", minimum: bool = True) -> Trial:
+
+def load_trial(path: str | Path | None = None, minimum: bool = True, spec=None) -> Trial:
     """Read, validate and type the data folder ``path``; raises :class:`DataError` listing
     every problem found. ``minimum=False`` skips the minimum-data rules (``minimum_data`` of
-    the dictionary), for the contract's tiny test fixtures only: the report needs them."""
+    the dictionary), for the contract's tiny test fixtures only: the report needs them.
+
+    ``spec`` (a :class:`analysis.spec.TrialSpec`, default: the specification in use, see
+    :mod:`analysis.spec.locate`) is attached to the trial; ``path`` defaults to its data
+    folder.
+    """
+    from analysis.spec.locate import current_spec, data_folder
     from analysis.validation import validate_and_type
 
-    folder = Path(path)
+    spec = spec or current_spec()
+    folder = Path(path) if path is not None else data_folder(spec)
     typed, problems = validate_and_type(folder, minimum=minimum)
     if problems:
         raise DataError(problems)
     tables = {name: finish_types(typed[name], name) for name in DATASETS}
     meta = read_metadata(folder)
-    return Trial(**tables, source=folder.resolve(), synthetic=bool(meta.get("synthetic", False)))
+    return Trial(**tables, source=folder.resolve(), synthetic=bool(meta.get("synthetic", False)),
+                 arms=spec.arm_labels, control_arm=spec.control_arm, spec=spec)

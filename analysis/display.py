@@ -114,10 +114,10 @@ def show_markdown(text: str | Markdown):
 
 
 def figure_dir() -> Path:
-    """The folder of the exported figures: ``figures/`` beside ``$RESPINE_RESULTS`` (the
+    """The folder of the exported figures: ``figures/`` beside ``$REPORT_RESULTS`` (the
     render's pre-step writes both), else figures exported once per process from the report's
     trial and store into a temporary folder."""
-    results = os.environ.get("RESPINE_RESULTS")
+    results = os.environ.get("REPORT_RESULTS")
     if results and (Path(results).parent / "figures").is_dir():
         return Path(results).parent / "figures"
     return _exported_here()

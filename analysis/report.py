@@ -3,8 +3,8 @@
 Chapters call :func:`load_report` once and then read numbers from it, e.g.
 ``rep.fmt("responder_m12", "percent", arm="BM-MSC", digits=0)``.
 
-The data folder is ``$RESPINE_DATA`` (default ``data/synthetic`` in the project); the store
-is read from ``$RESPINE_RESULTS`` when that file exists, else computed from the data.
+The data folder is ``$REPORT_DATA`` (default ``data/synthetic`` in the project); the store
+is read from ``$REPORT_RESULTS`` when that file exists, else computed from the data.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def data_dir() -> Path:
-    """The data folder in use."""
-    return Path(os.environ.get("RESPINE_DATA") or PROJECT_ROOT / "data" / "synthetic")
+    """The data folder in use (``$REPORT_DATA``, else the specification's data folder)."""
+    from analysis.spec.locate import data_folder
+
+    return Path(data_folder())
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def load_report() -> Report:
     (:func:`analysis.escape.install_ipython_text`): data strings such as arm labels are text.
     """
     install_ipython_text()
-    return _load(str(data_dir()), os.environ.get("RESPINE_RESULTS"))
+    return _load(str(data_dir()), os.environ.get("REPORT_RESULTS"))
 
 
 def synthetic_notice(trial) -> Markdown:

@@ -21,20 +21,20 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("render", help="compute the results and render the book")
     p.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
-    p.add_argument("--data", default=None, help="data folder (default $RESPINE_DATA)")
+    p.add_argument("--data", default=None, help="data folder (default $REPORT_DATA)")
     p.add_argument("--project", default=".", help="folder holding _quarto.yml")
     p.add_argument("--out", default=None, help="output folder (default: the project's)")
     p.add_argument("--no-results", action="store_true",
                    help="skip the `python -m analysis results` pre-step")
     p = sub.add_parser("results", help="compute the results store, tables and figures only")
-    p.add_argument("--data", default=None, help="data folder (default $RESPINE_DATA)")
+    p.add_argument("--data", default=None, help="data folder (default $REPORT_DATA)")
     p.add_argument("--project", default=".", help="folder holding _quarto.yml")
     p.add_argument("--out", default=None, help="output folder (default: the project's)")
     for cmd, what in (("supplement", "build the journal supplement and its zip"),
                       ("verify", "rebuild from scratch in a temporary folder, compare hashes")):
         p = sub.add_parser(cmd, help=what)
         p.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
-        p.add_argument("--data", default=None, help="data folder (default $RESPINE_DATA)")
+        p.add_argument("--data", default=None, help="data folder (default $REPORT_DATA)")
         p.add_argument("--project", default=".", help="folder holding _quarto.yml")
         p.add_argument("--out", default=None, help="output folder (default: the project's)")
     args = parser.parse_args(argv)

@@ -137,7 +137,7 @@ def _loaded(entry: Path) -> kernel.Executed:
 def execute_chapters(book: Book, progress=print, cache=None, inputs: str = "",
                      workers: int | None = None) -> tuple[list, list[kernel.Executed]]:
     """Parse every chapter and execute those not in ``cache``, each in its own kernel, up to
-    ``workers`` (default: ``$RESPINE_WORKERS``, else the core count) at a time. Returns
+    ``workers`` (default: ``$REPORT_WORKERS``, else the core count) at a time. Returns
     ``(docs, runs)`` in book order, whatever the order in which the kernels finished."""
     chapters = book.chapters
     names = [str(e.path.relative_to(book.root)) for e in chapters]
@@ -158,7 +158,7 @@ def execute_chapters(book: Book, progress=print, cache=None, inputs: str = "",
                     progress(f"  [{i + 1}/{len(chapters)}] {names[i]} (reused)")
     todo = [i for i, r in enumerate(runs) if r is None]
     if todo:
-        workers = workers or int(os.environ.get("RESPINE_WORKERS") or 0) or os.cpu_count()
+        workers = workers or int(os.environ.get("REPORT_WORKERS") or 0) or os.cpu_count()
         n = max(1, min(workers or 1, len(todo)))
         progress(f"  executing {len(todo)} chapter(s), {n} kernel(s) at a time")
 

@@ -21,7 +21,7 @@ Three levels, each a content hash (SHA-256) of everything the output depends on:
 :func:`environment` covers the Python version and platform, every installed distribution and
 its version (its ``*.dist-info`` folder), the hash of ``requirements.lock``, the engine and
 the versions of its parts (pandoc, typst, Quarto), and the environment variables that change
-outputs (``RESPINE_BLINDED``, ``BLIND_KEY`` / ``BLIND_KEY_FILE``, ``PYTHONHASHSEED``,
+outputs (``REPORT_BLINDED``, ``BLIND_KEY`` / ``BLIND_KEY_FILE``, ``PYTHONHASHSEED``,
 ``MPLBACKEND``, ``SOURCE_DATE_EPOCH``). A secret is mixed in as a keyed hash and never stored.
 
 Entries live in ``<project>/.cache/build/<level>/<key>/``: the files and a ``manifest.json``
@@ -52,7 +52,7 @@ MANIFEST = "manifest.json"
 #: where the cache lives inside a project (outside the output folder; ``make clean`` removes it)
 CACHE_DIR = Path(".cache") / "build"
 #: environment variables that change what a render produces
-ENV_VARS = ("RESPINE_BLINDED", "PYTHONHASHSEED", "MPLBACKEND", "SOURCE_DATE_EPOCH")
+ENV_VARS = ("REPORT_BLINDED", "PYTHONHASHSEED", "MPLBACKEND", "SOURCE_DATE_EPOCH")
 SECRET_VARS = ("BLIND_KEY",)
 #: never part of a project digest: outputs, caches, version control, environments
 SKIP_DIRS = {".git", ".venv", "_output", "_build", ".quarto", "__pycache__", ".pytest_cache",
@@ -351,9 +351,9 @@ def same_files(entry: Path, folder: Path) -> bool:
 
 def for_project(project: Path, enabled: bool | None = None, progress=print) -> Cache | None:
     """The project's cache (``<project>/.cache/build``), or None when not ``enabled``
-    (default: ``$RESPINE_CACHE`` is ``1``)."""
+    (default: ``$REPORT_CACHE`` is ``1``)."""
     if enabled is None:
-        enabled = os.environ.get("RESPINE_CACHE", "0") == "1"
+        enabled = os.environ.get("REPORT_CACHE", "0") == "1"
     return Cache(Path(project) / CACHE_DIR, progress) if enabled else None
 
 

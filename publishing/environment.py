@@ -11,9 +11,9 @@ def scoped_environ(names):
     """Restore the variables ``names`` to their values at entry when the block ends.
 
     >>> import os
-    >>> with scoped_environ(["RESPINE_DOCTEST"]):
-    ...     os.environ["RESPINE_DOCTEST"] = "1"
-    >>> "RESPINE_DOCTEST" in os.environ
+    >>> with scoped_environ(["REPORT_DOCTEST"]):
+    ...     os.environ["REPORT_DOCTEST"] = "1"
+    >>> "REPORT_DOCTEST" in os.environ
     False
     """
     saved = {k: os.environ.get(k) for k in names}

@@ -34,9 +34,9 @@ def is_synthetic(data_dir: Path | str | None) -> bool:
 
 
 def marks(data_dir: Path | str | None, blinded: bool | None = None) -> list[str]:
-    """The marks every page must carry (``blinded`` defaults to ``$RESPINE_BLINDED == "1"``)."""
+    """The marks every page must carry (``blinded`` defaults to ``$REPORT_BLINDED == "1"``)."""
     if blinded is None:
-        blinded = os.environ.get("RESPINE_BLINDED", "0") == "1"
+        blinded = os.environ.get("REPORT_BLINDED", "0") == "1"
     out = [SYNTHETIC] if is_synthetic(data_dir) else []
     return out + ([BLINDED] if blinded else [])
 

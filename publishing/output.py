@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: the environment variable naming a fault point at which to SIGKILL this process (tests)
-KILL_AT = "RESPINE_KILL_AT"
+KILL_AT = "REPORT_KILL_AT"
 #: the file a staging folder carries to prove whose it is
 STAGING_MARK = ".respine-staging"
 
@@ -53,7 +53,7 @@ class OutputBusy(OutputError):
 
 
 def fault(point: str) -> None:
-    """Kill this process with SIGKILL if ``$RESPINE_KILL_AT`` names ``point`` (fault tests)."""
+    """Kill this process with SIGKILL if ``$REPORT_KILL_AT`` names ``point`` (fault tests)."""
     if os.environ.get(KILL_AT) == point:
         os.kill(os.getpid(), signal.SIGKILL)
 

@@ -116,8 +116,8 @@ def lock_matches() -> bool:
 
 
 def engine() -> str:
-    """The rendering engine and its versions (``$RESPINE_ENGINE``, set by publishing)."""
-    return os.environ.get("RESPINE_ENGINE") or "not recorded (rendered outside publishing)"
+    """The rendering engine and its versions (``$REPORT_ENGINE``, set by publishing)."""
+    return os.environ.get("REPORT_ENGINE") or "not recorded (rendered outside publishing)"
 
 
 def python_version() -> str:

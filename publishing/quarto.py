@@ -297,8 +297,8 @@ def _collect(produced: Path, out_dir: Path) -> list[Path]:
 
 def execute_once_default() -> bool:
     """Whether a render executes each chapter once (default) or once per format, as Quarto
-    does by itself (``RESPINE_QUARTO_EXECUTE_ONCE=0``, to measure the difference)."""
-    return os.environ.get("RESPINE_QUARTO_EXECUTE_ONCE", "1") != "0"
+    does by itself (``REPORT_QUARTO_EXECUTE_ONCE=0``, to measure the difference)."""
+    return os.environ.get("REPORT_QUARTO_EXECUTE_ONCE", "1") != "0"
 
 
 def render(exe: str, project: Path, out_dir: Path, assets: dict[str, Path],

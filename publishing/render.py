@@ -6,7 +6,7 @@
    (``$TMPDIR/publishing-<pid>-*``, removed afterwards; one left by a killed render is removed by
    the next); nothing in the working tree is written during a render.
 3. Pre-step: ``python -m analysis results --data DATA --out <staging>/out`` writes the results
-   store, tables and figures; ``RESPINE_RESULTS`` points the chapter kernels at that store.
+   store, tables and figures; ``REPORT_RESULTS`` points the chapter kernels at that store.
 4. The engine (Quarto >= 1.10 if on PATH, else the built-in one) renders into
    ``<staging>/out``, with the page marks of :mod:`publishing.notice`. DOCX files are made
    deterministic (:mod:`publishing.officezip`, dated ``$SOURCE_DATE_EPOCH``).
@@ -15,7 +15,7 @@
    (:func:`publishing.output.publish`). On failure the previous report is unchanged, the exit
    status is non-zero, and the message says so.
 
-Kernels get ``RESPINE_DATA`` (absolute), ``RESPINE_RESULTS`` and ``RESPINE_ENGINE`` (the engine
+Kernels get ``REPORT_DATA`` (absolute), ``REPORT_RESULTS`` and ``REPORT_ENGINE`` (the engine
 and its versions, for the reproducibility appendix).
 """
 
@@ -144,12 +144,12 @@ def render(project: Path | str = ".", data: Path | str | None = None, engine: st
     """Render the book at ``project`` with ``data``; publish to ``out`` (default: the
     project's output dir). Returns the published files; raises on failure (the error's
     message or note says what the output folder holds). ``use_cache`` (default
-    ``$RESPINE_CACHE == "1"``; ``make report`` sets it) reuses what the build cache
+    ``$REPORT_CACHE == "1"``; ``make report`` sets it) reuses what the build cache
     (:mod:`publishing.cache`) holds for unchanged inputs."""
     t0 = time.perf_counter()
     project = Path(project).resolve()
     book = bookmod.load(project)
-    data = Path(data or os.environ.get("RESPINE_DATA") or project / "data" / "synthetic")
+    data = Path(data or os.environ.get("REPORT_DATA") or project / "data" / "synthetic")
     data = data if data.is_absolute() else (Path.cwd() / data)
     final = out_path(project, out, book.output_dir)
     name, exe, versions = choose_engine(engine, progress)
@@ -165,12 +165,12 @@ def render(project: Path | str = ".", data: Path | str | None = None, engine: st
     tmp = None
     try:
         with output.lock(final), output.staging("publishing-") as tmp, \
-                scoped_environ(("RESPINE_DATA", "RESPINE_RESULTS", "RESPINE_ENGINE",
+                scoped_environ(("REPORT_DATA", "REPORT_RESULTS", "REPORT_ENGINE",
                                 "SOURCE_DATE_EPOCH")):
             staged_out = tmp / "out"
             staged_out.mkdir()
-            os.environ["RESPINE_DATA"] = str(data)
-            os.environ["RESPINE_ENGINE"] = label
+            os.environ["REPORT_DATA"] = str(data)
+            os.environ["REPORT_ENGINE"] = label
             os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # pandoc and typst date their files
             build = cache.Build(cache.for_project(project, use_cache, progress), project, data,
                                 name, label, marks, results, _excluded(project, final))
@@ -183,7 +183,7 @@ def render(project: Path | str = ".", data: Path | str | None = None, engine: st
                 if results:
                     progress("Computing results (python -m analysis results)")
                     run_results(project, data, staged_out, build, progress)
-                    os.environ["RESPINE_RESULTS"] = str(staged_out / "results.csv")
+                    os.environ["REPORT_RESULTS"] = str(staged_out / "results.csv")
                 output.fault("after-results")
                 staged = stage_project(project, tmp / "project", _excluded(project, final))
                 sbook = bookmod.load(staged)
@@ -219,7 +219,7 @@ def results_only(project: Path | str = ".", data: Path | str | None = None,
     """``make results``: the results store, tables and figures, published into ``out`` (the
     project's output folder by default) as a new complete version, like a render."""
     project = Path(project).resolve()
-    data = Path(data or os.environ.get("RESPINE_DATA") or project / "data" / "synthetic")
+    data = Path(data or os.environ.get("REPORT_DATA") or project / "data" / "synthetic")
     data = data if data.is_absolute() else (Path.cwd() / data)
     final = out_path(project, out, bookmod.load(project).output_dir)
     tmp = None

@@ -258,7 +258,7 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
 
     t0 = time.perf_counter()
     project = Path(project).resolve()
-    data = Path(data or os.environ.get("RESPINE_DATA") or project / "data" / "synthetic")
+    data = Path(data or os.environ.get("REPORT_DATA") or project / "data" / "synthetic")
     data = (data if data.is_absolute() else Path.cwd() / data).resolve()
     final = rendermod.out_path(project, out, bookmod.load(project).output_dir)
     blinded = blinding.is_blinded()
@@ -269,7 +269,7 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
     progress(f"Supplement: data {data}, engine {label}"
              + (", BLINDED" if blinded else "") + f", date {iso_date(epoch)}")
 
-    keys = ("RESPINE_DATA", "RESPINE_RESULTS", "RESPINE_PROJECT", "SOURCE_DATE_EPOCH")
+    keys = ("REPORT_DATA", "REPORT_RESULTS", "REPORT_PROJECT", "SOURCE_DATE_EPOCH")
     tmp = None
     try:
         with output.lock(final), output.staging("supplement-") as tmp:
@@ -280,8 +280,8 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
                 trial = blinding.load(data)
                 n_stats, columns = _analysis_outputs(trial, stage, epoch, project, blinded,
                                                      progress)
-                os.environ.update({"RESPINE_DATA": str(data), "RESPINE_PROJECT": str(project),
-                                   "RESPINE_RESULTS": str(stage / "results" / "results.csv"),
+                os.environ.update({"REPORT_DATA": str(data), "REPORT_PROJECT": str(project),
+                                   "REPORT_RESULTS": str(stage / "results" / "results.csv"),
                                    "SOURCE_DATE_EPOCH": str(epoch)})
                 progress("Rendering the supplementary document")
                 files = rendermod.render(project / "supplement", data, engine, tmp / "doc",

@@ -105,10 +105,10 @@ def notes() -> pd.DataFrame:
 
 
 def project_root() -> Path:
-    """The main report's project (``$RESPINE_PROJECT``, else this code's project)."""
+    """The main report's project (``$REPORT_PROJECT``, else this code's project)."""
     from publishing.provenance import PROJECT_ROOT
 
-    return Path(os.environ.get("RESPINE_PROJECT") or PROJECT_ROOT)
+    return Path(os.environ.get("REPORT_PROJECT") or PROJECT_ROOT)
 
 
 def consort_checklist() -> pd.DataFrame:

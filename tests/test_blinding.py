@@ -55,10 +55,10 @@ def test_secret_sources_and_refusal(tmp_path):
     with pytest.raises(blinding.BlindingError, match="empty"):
         blinding.secret({"BLIND_KEY_FILE": str(tmp_path / "empty")})
     assert not blinding.is_blinded({})
-    assert blinding.is_blinded({"RESPINE_BLINDED": "1"})
+    assert blinding.is_blinded({"REPORT_BLINDED": "1"})
     with pytest.raises(blinding.BlindingError):
-        blinding.check({"RESPINE_BLINDED": "1"})
-    blinding.check({"RESPINE_BLINDED": "0"})  # not blinded: nothing needed
+        blinding.check({"REPORT_BLINDED": "1"})
+    blinding.check({"REPORT_BLINDED": "0"})  # not blinded: nothing needed
 
 
 def test_mask_frame_whole_cells_and_free_text():
@@ -72,7 +72,7 @@ def test_mask_frame_whole_cells_and_free_text():
 
 
 def test_cli_refuses_without_key(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "RESPINE_BLINDED": "1", "MPLBACKEND": "Agg"}
+    env = {"PATH": "/usr/bin:/bin", "REPORT_BLINDED": "1", "MPLBACKEND": "Agg"}
     proc = subprocess.run([sys.executable, "-m", "analysis", "results", "--data", str(DATA),
                            "--out", str(tmp_path / "out")], cwd=ROOT, env=env,
                           capture_output=True, text=True)
@@ -87,7 +87,7 @@ def blinded():
     from analysis.pipeline import compute_results
 
     true = load_trial(DATA)
-    trial = blinding.load(DATA, env={"RESPINE_BLINDED": "1", "BLIND_KEY": "unit-test-key"})
+    trial = blinding.load(DATA, env={"REPORT_BLINDED": "1", "BLIND_KEY": "unit-test-key"})
     return true, trial, compute_results(trial)
 
 

@@ -118,10 +118,10 @@ def test_a_package_version_changes_the_environment(project, monkeypatch):
 
 
 def test_blinding_variables_change_the_key_and_the_secret_is_not_stored(project, monkeypatch):
-    monkeypatch.delenv("RESPINE_BLINDED", raising=False)
+    monkeypatch.delenv("REPORT_BLINDED", raising=False)
     monkeypatch.delenv("BLIND_KEY", raising=False)
     plain = _inputs(project)
-    monkeypatch.setenv("RESPINE_BLINDED", "1")
+    monkeypatch.setenv("REPORT_BLINDED", "1")
     monkeypatch.setenv("BLIND_KEY", "s3cret-value")
     one = _inputs(project)
     env = cache.environment(project)

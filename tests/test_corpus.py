@@ -76,7 +76,7 @@ def test_header_only_adsl_is_not_reported_as_orphans(tmp_path, capsys):
 
 def _run(*args, cwd=ROOT) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND="Agg")
-    env.pop("RESPINE_BLINDED", None)
+    env.pop("REPORT_BLINDED", None)
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
                           env=env, timeout=300)
 

@@ -64,7 +64,7 @@ def test_show_figure_embeds_the_exported_files_byte_for_byte(monkeypatch, tmp_pa
 def test_figures_are_found_beside_the_staged_results(monkeypatch, tmp_path):
     folder = _export(tmp_path, "consort")
     (tmp_path / "results.csv").write_text("")
-    monkeypatch.setenv("RESPINE_RESULTS", str(tmp_path / "results.csv"))
+    monkeypatch.setenv("REPORT_RESULTS", str(tmp_path / "results.csv"))
     assert figure_dir() == folder
     assert figure_files("consort")["svg"] == folder / "consort.svg"
 

@@ -1,7 +1,7 @@
 """Faults lose nothing: renders killed with SIGKILL, a concurrent render, full disks, read-only
 folders, and byte-identical outputs across clean renders.
 
-Renders run in subprocesses with their own ``TMPDIR``; ``RESPINE_KILL_AT`` names the fault point
+Renders run in subprocesses with their own ``TMPDIR``; ``REPORT_KILL_AT`` names the fault point
 (:func:`publishing.output.fault`) at which the process kills itself with SIGKILL. The publish
 steps are also driven by a small harness (:data:`HARNESS`) that calls
 :func:`publishing.output.publish` directly, so every step of the switch is killed cheaply.

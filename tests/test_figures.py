@@ -4,7 +4,7 @@ picture regression test against committed reference images.
 
 Refresh the reference images (after an intended change of a figure) with::
 
-    make figures-baseline    # = RESPINE_REFRESH_BASELINE=1 python -m pytest tests/test_figures.py
+    make figures-baseline    # = REPORT_REFRESH_BASELINE=1 python -m pytest tests/test_figures.py
 
 and look at the changed PNGs in ``tests/baseline_images/`` before committing them.
 """
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE = Path(__file__).with_name("baseline_images")
 BASELINE_DPI = 50  # small files: enough to see a broken figure
 TOLERANCE = 2.0  # RMS of the pixel difference (0-255), matplotlib's image comparison
-REFRESH = os.environ.get("RESPINE_REFRESH_BASELINE") == "1"
+REFRESH = os.environ.get("REPORT_REFRESH_BASELINE") == "1"
 
 
 @pytest.fixture(scope="module")

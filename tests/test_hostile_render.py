@@ -35,7 +35,7 @@ def rendered(hostile_data, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("hostile-render") / "out"
     mp = pytest.MonkeyPatch()
-    mp.setenv("RESPINE_BLINDED", "0")
+    mp.setenv("REPORT_BLINDED", "0")
     try:
         render(PROJECT, hostile_data, "builtin", out, progress=lambda *a: None)
     finally:

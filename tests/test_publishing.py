@@ -248,13 +248,13 @@ def test_publish_replaces_the_previous_output_whole(tmp_path):
 
 
 def test_marks_follow_dataset_yaml_and_blinding(tmp_path, monkeypatch):
-    monkeypatch.delenv("RESPINE_BLINDED", raising=False)
+    monkeypatch.delenv("REPORT_BLINDED", raising=False)
     assert notice.marks(tmp_path) == []
     (tmp_path / "dataset.yaml").write_text("synthetic: false\n")
     assert notice.marks(tmp_path) == []
     (tmp_path / "dataset.yaml").write_text("synthetic: true\n")
     assert notice.marks(tmp_path) == [notice.SYNTHETIC]
-    monkeypatch.setenv("RESPINE_BLINDED", "1")
+    monkeypatch.setenv("REPORT_BLINDED", "1")
     assert notice.marks(tmp_path) == [notice.SYNTHETIC, notice.BLINDED]
 
 
@@ -307,7 +307,7 @@ def test_describe_dataset(tmp_path):
 
 
 def test_engine_is_read_from_the_environment(monkeypatch):
-    monkeypatch.setenv("RESPINE_ENGINE", "builtin (pandoc 9)")
+    monkeypatch.setenv("REPORT_ENGINE", "builtin (pandoc 9)")
     assert provenance.engine() == "builtin (pandoc 9)"
     assert provenance.python_version().startswith(sys.version.split()[0])
 
@@ -327,7 +327,7 @@ def test_no_staging_left_in_tmp_after_fixture_render(rendered):
 def test_serial_and_parallel_kernels_give_byte_identical_outputs(rendered, tmp_path,
                                                                 monkeypatch):
     out, _ = rendered  # chapters in parallel (up to the core count)
-    monkeypatch.setenv("RESPINE_WORKERS", "1")
+    monkeypatch.setenv("REPORT_WORKERS", "1")
     lines: list[str] = []
     render(FIXTURE, FIXTURE / "data", "builtin", tmp_path / "serial", results=False,
            progress=lines.append)

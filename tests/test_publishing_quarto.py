@@ -42,8 +42,8 @@ calls.append({{"argv": args, "cwd": os.getcwd(), "config": text,
                "inputs": sorted(p.relative_to(project).as_posix() for p in project.rglob("*")
                                 if p.suffix in (".qmd", ".ipynb", ".quarto_ipynb")),
                "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON"),
-               "RESPINE_DATA": os.environ.get("RESPINE_DATA"),
-               "RESPINE_ENGINE": os.environ.get("RESPINE_ENGINE")}})
+               "REPORT_DATA": os.environ.get("REPORT_DATA"),
+               "REPORT_ENGINE": os.environ.get("REPORT_ENGINE")}})
 log.write_text(json.dumps(calls))
 if config.get("keep-ipynb"):  # Quarto keeps the notebook it executed for each chapter
     for qmd in project.rglob("*.qmd"):
@@ -112,7 +112,7 @@ def test_builtin_can_be_forced_with_quarto_present(fake_quarto):
 
 def test_auto_renders_with_quarto_and_the_page_marks(fake_quarto, tmp_path, monkeypatch):
     log = fake_quarto("1.10.18")
-    monkeypatch.setenv("RESPINE_BLINDED", "1")
+    monkeypatch.setenv("REPORT_BLINDED", "1")
     out = tmp_path / "out"
     files = render(FIXTURE, FIXTURE / "data", "auto", out, results=False,
                    progress=lambda *a: None)
@@ -125,8 +125,8 @@ def test_auto_renders_with_quarto_and_the_page_marks(fake_quarto, tmp_path, monk
     staged = Path(got["argv"][1])
     assert staged != FIXTURE and (staged.name == "project")  # a staged copy, not the tree
     assert got["QUARTO_PYTHON"] == sys.executable
-    assert got["RESPINE_DATA"] == str(FIXTURE / "data")
-    assert got["RESPINE_ENGINE"].startswith("quarto (quarto 1.10.18, pandoc 3.4, typst 0.11.0")
+    assert got["REPORT_DATA"] == str(FIXTURE / "data")
+    assert got["REPORT_ENGINE"].startswith("quarto (quarto 1.10.18, pandoc 3.4, typst 0.11.0")
     config = yaml.safe_load(got["config"])
     html = config["format"]["html"]["include-before-body"]
     assert Path(html[0]).name == "notice.html"
@@ -164,7 +164,7 @@ def test_chapters_execute_once_then_render_from_their_notebooks(fake_quarto, tmp
 
 def test_quarto_alone_executes_per_format_when_asked(fake_quarto, tmp_path, monkeypatch):
     log = fake_quarto("1.10.18")
-    monkeypatch.setenv("RESPINE_QUARTO_EXECUTE_ONCE", "0")
+    monkeypatch.setenv("REPORT_QUARTO_EXECUTE_ONCE", "0")
     files = render(FIXTURE, FIXTURE / "data", "quarto", tmp_path / "out", results=False,
                    progress=lambda *a: None)
     calls = json.loads(log.read_text())

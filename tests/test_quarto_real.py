@@ -268,9 +268,9 @@ def quarto_supplement(snapshot, tmp_path_factory):
     from publishing import supplement
 
     out = tmp_path_factory.mktemp("quarto-supplement") / "out"
-    keys = ("RESPINE_BLINDED", "BLIND_KEY", "BLIND_KEY_FILE")
+    keys = ("REPORT_BLINDED", "BLIND_KEY", "BLIND_KEY_FILE")
     saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update({"RESPINE_BLINDED": "1", "BLIND_KEY": "quarto-test-key"})
+    os.environ.update({"REPORT_BLINDED": "1", "BLIND_KEY": "quarto-test-key"})
     os.environ.pop("BLIND_KEY_FILE", None)
     try:
         supplement.build(snapshot, snapshot / DATA.relative_to(ROOT), "quarto", out,

@@ -1,5 +1,5 @@
 """Supplement: deterministic files (zip, XLSX, DOCX dates), dates from SOURCE_DATE_EPOCH,
-the manifest; and (opt-in, ~1 min: RESPINE_SLOW_TESTS=1) two full builds give the same zip."""
+the manifest; and (opt-in, ~1 min: REPORT_SLOW_TESTS=1) two full builds give the same zip."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def test_manifest_hashes_every_output(tmp_path):
 
 @pytest.mark.slow  # two full supplement builds (about a minute); runs in `make test`
 def test_two_builds_give_the_same_zip(tmp_path):
-    env = {"RESPINE_BLINDED": "0", "SOURCE_DATE_EPOCH": "1700000000"}
+    env = {"REPORT_BLINDED": "0", "SOURCE_DATE_EPOCH": "1700000000"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
