@@ -19,7 +19,8 @@ plain ``str`` and is *text*: wherever it enters a report it is escaped for that 
 
 Forgetting is made hard by the types, as in ``markupsafe`` (whose ``Markup`` escapes for HTML
 only, so it cannot be reused for Markdown): a plain ``str`` given to a display
-(:func:`analysis.display.markdown_table`, :func:`~analysis.display.show_markdown`, an inline
+(:func:`analysis.displays.display.markdown_table`,
+:func:`~analysis.displays.display.show_markdown`, an inline
 ``{python}`` value once :func:`install_ipython_text` has run) is escaped; only a
 :class:`Markdown` passes as markup, and combining a :class:`Markdown` with plain text
 (``format``, ``join``, ``+``) escapes the text::

@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from analysis.displays.figio import save_figure
 from analysis.export import SYNTHETIC_NOTE, write_table
-from analysis.figio import save_figure
 from analysis.results import ResultsStore
 
 FAMILIES = ["participants", "coprimary", "secondary", "immune", "safety"]
@@ -21,9 +21,9 @@ def _modules():
     mods = []
     for name in FAMILIES:
         try:
-            mods.append(importlib.import_module(f"analysis.{name}"))
+            mods.append(importlib.import_module(f"analysis.families.{name}"))
         except ModuleNotFoundError as exc:  # family not written yet
-            if exc.name != f"analysis.{name}":
+            if exc.name != f"analysis.families.{name}":
                 raise
     return mods
 
@@ -81,7 +81,7 @@ def write_outputs(trial, store: ResultsStore, out_dir: str | Path) -> Path:
 
 
 def write_figures(trial, store: ResultsStore, out_dir: str | Path) -> list[Path]:
-    """Write every figure as PDF, SVG and PNG (:func:`analysis.figio.save_figure`) into
+    """Write every figure as PDF, SVG and PNG (:func:`analysis.displays.figio.save_figure`) into
     ``out_dir``: the one file per figure and format that every manuscript embeds."""
     import matplotlib.pyplot as plt
 

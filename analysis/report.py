@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from analysis.displays.formatting import fmt_ci, fmt_int, fmt_num, fmt_p, fmt_pct
 from analysis.escape import Markdown, install_ipython_text
-from analysis.formatting import fmt_ci, fmt_int, fmt_num, fmt_p, fmt_pct
 from analysis.results import ResultsStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

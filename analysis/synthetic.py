@@ -4,7 +4,8 @@
 (``python -m analysis synthesize``). With the default size (114) the published facts hold
 exactly: 58 BM-MSC / 56 sham randomised over 9 sites in 4 countries, and at month 12
 37/50 vs 34/49 observed responders under the published rule, derived from the raw VAS and
-ODI values by :func:`analysis.derive.responder` after a deterministic calibration. Every free
+ODI values by :func:`analysis.families.derive.responder` after a deterministic calibration.
+Every free
 choice is documented in ``dataset_notes`` of ``analysis/dictionary.yaml``.
 
 The model has no arm effect on any outcome (VAS, ODI, SF-36, T2, response by sensitisation).
@@ -27,7 +28,7 @@ import pandas as pd
 import yaml
 
 from analysis import data as D
-from analysis.derive import responder
+from analysis.families.derive import responder
 
 SEED_SEARCH_START = 20180401  # first month of randomisation
 DEFAULT_SEED = 20180422  # = search_seed(): first seed >= SEED_SEARCH_START meeting every check
@@ -529,15 +530,17 @@ def acceptance_problems(tables: dict[str, pd.DataFrame]) -> list[str]:
     """Published facts not guaranteed by construction, checked with the project's estimators.
 
     "The groups did not differ on any secondary outcome": no ``p_value`` of
-    :func:`analysis.secondary.compute` below 0.05 and no risk-difference 95 % CI excluding 0;
-    no arm difference in T2 (:mod:`analysis.coprimary` p >= 0.05); no built-in association
-    between sensitisation and month-12 response (:mod:`analysis.immune` exploratory p >= 0.2);
+    :func:`analysis.families.secondary.compute` below 0.05 and no risk-difference 95 % CI
+    excluding 0;
+    no arm difference in T2 (:mod:`analysis.families.coprimary` p >= 0.05); no built-in association
+    between sensitisation and month-12 response (:mod:`analysis.families.immune` exploratory
+    p >= 0.2);
     month-12 observed responders 37/50 vs 34/49. Returns the problems found (empty = all hold).
     """
     import tempfile
 
-    from analysis import coprimary, immune, secondary
     from analysis.data import load_trial
+    from analysis.families import coprimary, immune, secondary
 
     with tempfile.TemporaryDirectory() as tmp:
         write(tables, tmp)

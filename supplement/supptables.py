@@ -38,21 +38,21 @@ def family_tables(family: str) -> dict[str, pd.DataFrame]:
 
 def table(family: str, name: str):
     """Display one table of a family (use in a cell with ``#| tbl-cap``)."""
-    from analysis.display import show_table
+    from analysis.displays.display import show_table
 
     return show_table(family_tables(family)[name])
 
 
 def figure(family: str, name: str) -> None:
     """Display the exported figure ``name`` (of ``family``): the file the pipeline wrote."""
-    from analysis.display import show_figure
+    from analysis.displays.display import show_figure
 
     show_figure(name)
 
 
 def mmrm_models() -> pd.DataFrame:
     """One row per outcome: subjects, observations, REML log-likelihood, convergence."""
-    from analysis.formatting import fmt_int, fmt_num
+    from analysis.displays.formatting import fmt_int, fmt_num
 
     store = report().store
     rows = []

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.ancova import ancova
+from analysis.stats.ancova import ancova
 
 
 def test_two_groups_common_slope_hand_computed():

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.baseline import (
+from analysis.families.baseline import (
     INDENT,
     Var,
     baseline_frame,

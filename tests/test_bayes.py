@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from scipy.special import betaln
 
-from analysis.bayes import prob_greater, rd_cdf, rd_posterior
+from analysis.stats.bayes import prob_greater, rd_cdf, rd_posterior
 
 
 def _closed_form_prob(a1, b1, a2, b2):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis import binary
+from analysis.stats import binary
 
 # Newcombe RG. Stat Med 1998;17:873-90, Table II, method 10 (hybrid score, no CC):
 # (x1, n1, x2, n2) -> (lower, upper), 4 decimals as published.

@@ -132,7 +132,7 @@ def test_no_true_label_in_tables_and_figures(blinded):
 
 
 def test_no_true_label_in_result_sentences(blinded):
-    from analysis import coprimary, immune, participants, safety, secondary
+    from analysis.families import coprimary, immune, participants, safety, secondary
     from analysis.report import Report
 
     _, trial, store = blinded

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.consort import (
+from analysis.families.consort import (
     ConsortFlow,
     box_texts,
     consort_rows,

@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from analysis.consort import ConsortFlow, box_texts
-from analysis.consort_plot import _wrap, draw_consort
+from analysis.displays.consort_plot import _wrap, draw_consort
+from analysis.families.consort import ConsortFlow, box_texts
 
 LONG = "Canal stenosis worse than Schizas B with a very long free-text explanation added"
 
@@ -130,7 +130,7 @@ def test_wrap_keeps_indent_and_counts_whole():
 
 
 def test_diagram_fits_the_print_width_so_its_text_prints_at_its_size():
-    from analysis.style import MIN_FONT_PT, PRINT_WIDTH
+    from analysis.displays.style import MIN_FONT_PT, PRINT_WIDTH
 
     wide = draw_consort(box_texts(make_flow(("A", "B"), False)), max_width=100)
     fig = draw_consort(box_texts(make_flow(("A", "B"), False)))
@@ -146,10 +146,10 @@ def test_diagram_fits_the_print_width_so_its_text_prints_at_its_size():
 def test_analysed_counts_of_every_coprimary_endpoint_come_from_the_store():
     from pathlib import Path
 
-    from analysis.consort import consort_rows
-    from analysis.coprimary import t2_rows
     from analysis.data import load_trial
-    from analysis.participants import consort_figure, coprimary_analysed
+    from analysis.families.consort import consort_rows
+    from analysis.families.coprimary import t2_rows
+    from analysis.families.participants import consort_figure, coprimary_analysed
     from analysis.results import ResultsStore
 
     trial = load_trial(Path(__file__).resolve().parents[1] / "data" / "synthetic")

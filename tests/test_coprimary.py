@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import coprimary
-from analysis.ancova import ancova
-from analysis.binary import chisq_yates, newcombe_rd_ci, odds_ratio, risk_ratio
-from analysis.formatting import fmt_p
+from analysis.displays.formatting import fmt_p
+from analysis.families import coprimary
 from analysis.results import ResultsStore
+from analysis.stats.ancova import ancova
+from analysis.stats.binary import chisq_yates, newcombe_rd_ci, odds_ratio, risk_ratio
 
 ARMS = ("Cells", "Placebo")
 CON = "Cells vs Placebo"
@@ -244,7 +244,7 @@ def test_tables_narrow_and_from_store(trial, store):
 def test_figures_and_write_outputs(trial, store, tmp_path):
     import matplotlib.pyplot as plt
 
-    from analysis.figio import save_figure
+    from analysis.displays.figio import save_figure
 
     figs = coprimary.figures(trial, store)
     assert set(figs) == {"coprimary_forest", "coprimary_tipping", "coprimary_t2"}

@@ -1,10 +1,10 @@
-"""Tests of analysis.derive: the published responder rule, hand-computed edge cases."""
+"""Tests of analysis.families.derive: the published responder rule, hand-computed edge cases."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.derive import derive_responders, odi_component, responder, vas_component
+from analysis.families.derive import derive_responders, odi_component, responder, vas_component
 
 
 def test_vas_needs_both_20_percent_and_20_mm():

@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from analysis.display import (
+from analysis.displays.display import (
     column_widths,
     figure_dir,
     figure_files,
@@ -41,7 +41,7 @@ def test_column_widths_use_the_longest_header_word_not_the_whole_header():
 
 
 def _export(tmp_path, name="f"):
-    from analysis.figio import save_figure
+    from analysis.displays.figio import save_figure
 
     fig = plt.figure(figsize=(2, 1))
     fig.text(0.5, 0.5, "exported")

@@ -25,14 +25,14 @@ from PIL import Image  # noqa: E402
 
 from analysis import pipeline  # noqa: E402
 from analysis.data import load_trial  # noqa: E402
-from analysis.figio import (  # noqa: E402
+from analysis.displays.figio import (  # noqa: E402
     DPI,
     print_scale,
     printed_font_sizes,
     save_figure,
     saved_width,
 )
-from analysis.style import MIN_FONT_PT, PRINT_WIDTH  # noqa: E402
+from analysis.displays.style import MIN_FONT_PT, PRINT_WIDTH  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = Path(__file__).with_name("baseline_images")
@@ -134,7 +134,7 @@ def test_forest_plots_have_direction_labels_inside_the_frame(figures, name):
 
 
 def test_mmrm_forest_direction_follows_each_outcome(figures):
-    from analysis.secondary import LABELS, MCID
+    from analysis.families.secondary import LABELS, MCID
 
     fig = figures["secondary_mmrm_forest"]
     by_title = {ax.get_title(): ax for ax in fig.axes if ax.get_visible()}

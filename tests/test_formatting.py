@@ -1,6 +1,6 @@
 import math
 
-from analysis.formatting import fmt_ci, fmt_est_ci, fmt_int, fmt_num, fmt_p, fmt_pct
+from analysis.displays.formatting import fmt_ci, fmt_est_ci, fmt_int, fmt_num, fmt_p, fmt_pct
 
 
 def test_fmt_p_journal_style():
@@ -35,7 +35,7 @@ def test_no_sign_on_a_value_that_rounds_to_zero():
 
 
 def test_p_with_its_sign_never_breaks():
-    from analysis.formatting import fmt_p_eq
+    from analysis.displays.formatting import fmt_p_eq
 
     assert fmt_p_eq(0.7747) == "p\u00a0=\u00a00.77"
     assert fmt_p_eq(0.00001) == "p\u00a0<\u00a00.001"

@@ -237,9 +237,9 @@ def test_consort_diagram_draws_the_reasons_as_text_not_mathtext(hostile_data):
     import matplotlib
     import matplotlib.pyplot as plt
 
-    from analysis.consort import consort_rows
     from analysis.data import load_trial
-    from analysis.participants import consort_figure
+    from analysis.families.consort import consort_rows
+    from analysis.families.participants import consort_figure
     from analysis.results import ResultsStore
 
     trial = load_trial(hostile_data)

@@ -16,8 +16,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis import immune
-from analysis.formatting import fmt_num
+from analysis.displays.formatting import fmt_num
+from analysis.families import immune
 from analysis.results import ResultsStore
 
 matplotlib.use("Agg")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.imputation import mice_pmm, nearest_donors, rubin_pool
+from analysis.stats.imputation import mice_pmm, nearest_donors, rubin_pool
 
 
 def test_rubin_pool_hand_computed():

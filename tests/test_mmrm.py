@@ -8,7 +8,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import linalg
 
-from analysis.mmrm import MMRM, fit_change_mmrm
+from analysis.stats.mmrm import MMRM, fit_change_mmrm
 
 VISITS = [1, 3, 6]
 SIGMA = np.array([[100.0, 60.0, 40.0], [60.0, 120.0, 70.0], [40.0, 70.0, 150.0]])

@@ -6,10 +6,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from analysis import participants
-from analysis.consort import flow_from_store
 from analysis.data import load_trial
-from analysis.derive import derive_responders
+from analysis.families import participants
+from analysis.families.consort import flow_from_store
+from analysis.families.derive import derive_responders
 from analysis.results import ResultsStore
 
 
@@ -112,7 +112,7 @@ def test_store_round_trip_gives_the_same_table(trial, store, tmp_path):
 def test_optional_p_values_are_welch_and_chi_square(trial):
     from scipy import stats
 
-    from analysis.baseline import BASELINE_VARS, baseline_rows, table_one
+    from analysis.families.baseline import BASELINE_VARS, baseline_rows, table_one
 
     store = ResultsStore.empty().add(baseline_rows(trial, pval=True))
     adsl = trial.adsl
@@ -151,7 +151,7 @@ def test_recruitment_sentence_reads_the_dates():
 
     import pandas as pd
 
-    from analysis.participants import recruitment_sentence
+    from analysis.families.participants import recruitment_sentence
 
     trial = SimpleNamespace(
         adsl=pd.DataFrame({"RANDDT": ["2018-04-03", "2022-12-20", "2020-01-01"]}),

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from analysis import safety
+from analysis.families import safety
 from analysis.results import ResultsStore
 
 X, C = "Cells", "Placebo"

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import secondary, secondary_plots
 from analysis.data import Trial
-from analysis.mmrm import fit_change_mmrm
+from analysis.displays import secondary_plots
+from analysis.families import secondary
 from analysis.results import ResultsStore
+from analysis.stats.mmrm import fit_change_mmrm
 
 VISITS = [1, 3, 6, 12, 24]
 COUNTRIES = ["France", "Spain", "Italy"]

@@ -313,7 +313,7 @@ def synthetic():
 
 
 def test_rule_reproduces_the_respine_derivation_at_every_visit(synthetic):
-    from analysis.derive import derive_responders
+    from analysis.families.derive import derive_responders
 
     spec = load_spec(RESPINE)
     frames = {"adqs": synthetic.adqs}
@@ -337,7 +337,7 @@ def test_rule_reproduces_the_respine_derivation_at_every_visit(synthetic):
 
 
 def test_first_success_reproduces_time_to_first_response(synthetic):
-    from analysis.timetoevent import first_response_times
+    from analysis.stats.timetoevent import first_response_times
 
     spec = load_spec(RESPINE)
     subj = synthetic.adsl[["USUBJID", "TRT01P"]]
@@ -458,8 +458,9 @@ def test_adsl_must_have_one_row_per_subject(three):
 
 def test_respine_spec_matches_what_the_code_hard_codes_today():
     """The specification is a faithful copy of the constants it will replace (issue 11)."""
-    from analysis import baseline, bayes, coprimary, immune, safety, secondary
     from analysis import data as contract_dict
+    from analysis.families import baseline, coprimary, immune, safety, secondary
+    from analysis.stats import bayes
 
     spec = load_spec(RESPINE)
     d = contract_dict.dictionary()

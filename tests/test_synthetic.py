@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.stats import chi2_contingency
 
-from analysis import coprimary, immune, secondary
-from analysis.binary import chisq_yates
 from analysis.data import load_trial
-from analysis.derive import derive_responders
+from analysis.families import coprimary, immune, secondary
+from analysis.families.derive import derive_responders
+from analysis.stats.binary import chisq_yates
 from analysis.synthetic import (
     DEFAULT_SEED,
     MAX_CALIBRATED,

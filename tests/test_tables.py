@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import coprimary, immune, pipeline
+from analysis import pipeline
 from analysis.data import load_trial
-from analysis.display import markdown_table
+from analysis.displays.display import markdown_table
+from analysis.families import coprimary, immune
 
 ROOT = Path(__file__).resolve().parents[1]
 P_VALUE = re.compile(r"^(<0\.001|0\.\d{2,3}|1\.00|–|)$")
@@ -75,7 +76,7 @@ def test_sensitisation_table_gives_the_risk_difference_with_newcombe_ci(store, t
     cell = lambda arm: re.match(r"(\d+)/(\d+)", row[f"{arm}, n/N (%)"]).groups()  # noqa: E731
     (x1, n1), (x2, n2) = (map(int, cell(a)) for a in ("BM-MSC", "Sham"))
     lo, hi = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff")
-    from analysis.formatting import fmt_ci, fmt_num
+    from analysis.displays.formatting import fmt_ci, fmt_num
 
     assert row["RD, percentage points (95% CI)"] == (
         f"{fmt_num(100 * (x1 / n1 - x2 / n2))} ({fmt_ci(100 * lo, 100 * hi)})")

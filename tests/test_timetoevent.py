@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
-from analysis.timetoevent import (
+from analysis.stats.timetoevent import (
     cox,
     first_response_times,
     km_at,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from analysis.secondary import ENDPOINTS, LABELS, MCID, TTE
-from analysis.style import PRINT_WIDTH, arm_colour, favours_labels
+from analysis.displays.style import PRINT_WIDTH, arm_colour, favours_labels
+from analysis.families.secondary import ENDPOINTS, LABELS, MCID, TTE
 
 MARKERS = ["o", "s", "^", "D"]
 
@@ -67,7 +67,7 @@ def mean_change_figure(store, arms, endpoints=None):
 def mmrm_forest_figure(store, arms, control, endpoints=None):
     """One panel per outcome: MMRM difference vs control (95 % CI) at each visit, with the
     side that favours each arm written inside the frame (from the outcome's direction of
-    improvement, :data:`analysis.secondary.MCID`)."""
+    improvement, :data:`analysis.families.secondary.MCID`)."""
     codes = list(endpoints or ENDPOINTS)
     contrasts = [f"{a} vs {control}" for a in arms if a != control]
     ncol = 2

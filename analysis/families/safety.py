@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.binary import newcombe_rd_ci, wilson_ci
+from analysis.displays.formatting import fmt_num
 from analysis.escape import Markdown
-from analysis.formatting import fmt_num
 from analysis.results import result_row
+from analysis.stats.binary import newcombe_rd_ci, wilson_ci
 
 POP = "SAF"
 RELATED = ("PROCEDURE", "PRODUCT")

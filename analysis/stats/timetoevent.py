@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from analysis.derive import responder
+from analysis.families.derive import responder
 
 #: Newton-Raphson settings of lifelines' CoxPHFitter: iterate to full convergence. lifelines
 #: stops when the step norm or the Newton decrement g'H^-1 g / 2 falls below ``precision``

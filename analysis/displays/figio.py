@@ -7,7 +7,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from analysis.style import PRINT_HEIGHT, PRINT_WIDTH
+from analysis.displays.style import PRINT_HEIGHT, PRINT_WIDTH
 
 plt.rcParams["svg.hashsalt"] = "respine"
 plt.rcParams["svg.fonttype"] = "path"

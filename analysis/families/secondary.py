@@ -6,13 +6,13 @@ Analyses, all in the intention-to-treat (ITT) population, by randomised arm:
   visit (observed cases), with a t-based 95 % CI of the mean change;
 * ``mmrm``: change ~ arm x visit + baseline x visit + country, unstructured covariance, REML,
   inference by :data:`MMRM_DF` with LS means weighted by :data:`LSMEANS_WEIGHTS`
-  (:mod:`analysis.mmrm`): LS mean change per arm and visit, difference to the control arm
+  (:mod:`analysis.stats.mmrm`): LS mean change per arm and visit, difference to the control arm
   with 95 % CI and p;
 * ``mcid``: proportion reaching the minimal clinically important improvement (:data:`MCID`)
   by arm and visit, Wilson 95 % CI, risk difference with Newcombe 95 % CI;
 * endpoint ``responder_by_visit``: the primary responder rule at every visit (same statistics);
 * endpoint ``time_to_response``: Kaplan-Meier, log-rank, Cox HR, PH test
-  (:mod:`analysis.timetoevent`).
+  (:mod:`analysis.stats.timetoevent`).
 
 Store conventions: ``percent`` and its limits are on the 0-100 scale; ``risk_difference`` is in
 percentage points (experimental minus control); counts of patients reaching a threshold are
@@ -27,12 +27,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.binary import newcombe_rd_ci, wilson_ci
-from analysis.derive import derive_responders
-from analysis.formatting import fmt_ci, fmt_num, fmt_p
-from analysis.mmrm import fit_change_mmrm
+from analysis.displays.formatting import fmt_ci, fmt_num, fmt_p
+from analysis.families.derive import derive_responders
 from analysis.results import result_row
-from analysis.timetoevent import cox, first_response_times, km_at, logrank, median_time
+from analysis.stats.binary import newcombe_rd_ci, wilson_ci
+from analysis.stats.mmrm import fit_change_mmrm
+from analysis.stats.timetoevent import cox, first_response_times, km_at, logrank, median_time
 
 #: ADQS parameter code -> results-store endpoint
 ENDPOINTS = {"VAS": "vas", "ODI": "odi", "SF36PCS": "sf36pcs", "SF36MCS": "sf36mcs"}
@@ -413,7 +413,7 @@ def tables(trial, store) -> dict[str, pd.DataFrame]:
 
 def figures(trial, store) -> dict:
     """Output figures of the family."""
-    from analysis import secondary_plots as sp
+    from analysis.displays import secondary_plots as sp
 
     return {"secondary_mean_change": sp.mean_change_figure(store, trial.arms),
             "secondary_mmrm_forest": sp.mmrm_forest_figure(store, trial.arms, trial.control_arm),

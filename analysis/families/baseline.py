@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.formatting import fmt_int, fmt_num
+from analysis.displays.formatting import fmt_int, fmt_num
 from analysis.results import ResultsStore, result_row
 
 INDENT = "\u00a0" * 4  # survives markdown, HTML, Typst and DOCX
@@ -291,7 +291,7 @@ def table_one(store: ResultsStore, arms, variables=BASELINE_VARS, *, smd: bool =
             s = rows.loc[rows["statistic"] == "smd", "value"]
             smd_txt = fmt_num(float(s.max()), 2) if len(s) and s.notna().any() else ""
         if pval:
-            from analysis.formatting import fmt_p
+            from analysis.displays.formatting import fmt_p
             s = rows.loc[rows["statistic"] == "p_value", "value"]
             p_txt = fmt_p(float(s.iloc[0])) if len(s) else ""
         if var.continuous:

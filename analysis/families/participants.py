@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.baseline import BASELINE_VARS, baseline_rows, table_one
-from analysis.consort import ENDPOINT, box_texts, consort_rows, flow_from_store
-from analysis.consort_plot import draw_consort
+from analysis.displays.consort_plot import draw_consort
+from analysis.families.baseline import BASELINE_VARS, baseline_rows, table_one
+from analysis.families.consort import ENDPOINT, box_texts, consort_rows, flow_from_store
 from analysis.results import ResultsStore
 
 SHOW_SMD = True  # standardised mean differences in Table 1; p-values stay off (CONSORT)
@@ -65,7 +65,7 @@ def coprimary_analysed(store: ResultsStore, arms) -> list[tuple[str, dict[str, i
     """``[(label, {arm: n analysed})]`` for the co-primary endpoints besides the responder
     endpoint of the CONSORT counts: the structural endpoint's analysed patients are the ``n``
     of its primary-analysis adjusted means in the store (none when it was not analysed)."""
-    from analysis.coprimary import T2
+    from analysis.families.coprimary import T2
 
     rows = store.select(T2, analysis="primary", statistic="adjusted_mean")
     counts = {r.arm: int(r.n) for r in rows.itertuples() if r.arm in set(arms)
@@ -86,7 +86,7 @@ def _unpack(trial_or_report, store):
 
 def show_consort(rep=None) -> None:
     """Display the exported CONSORT diagram (``figures/consort``) in a chapter cell."""
-    from analysis.display import show_figure
+    from analysis.displays.display import show_figure
 
     show_figure("consort", alt="CONSORT diagram")
 
@@ -128,8 +128,8 @@ def exclusion_sentence(store: ResultsStore, top: int = 3) -> str:
 def smd_sentence(trial_or_report, store: ResultsStore | None = None,
                  threshold: float = 0.1) -> str:
     """Largest absolute SMD between arms and the number of variables above ``threshold``."""
-    from analysis.baseline import variable_label
-    from analysis.formatting import fmt_num
+    from analysis.displays.formatting import fmt_num
+    from analysis.families.baseline import variable_label
 
     trial, store = _unpack(trial_or_report, store)
     t = store.table
@@ -149,14 +149,14 @@ def smd_sentence(trial_or_report, store: ResultsStore | None = None,
 
 def baseline_markdown(trial_or_report, store: ResultsStore | None = None) -> str:
     """Table 1 as a pipe table whose column widths follow the content."""
-    from analysis.display import markdown_table
+    from analysis.displays.display import markdown_table
 
     return markdown_table(baseline_table(trial_or_report, store))
 
 
 def show_baseline_table(rep):
     """Display Table 1 in a chapter cell (use with ``#| label: tbl-baseline``)."""
-    from analysis.display import show_markdown
+    from analysis.displays.display import show_markdown
 
     return show_markdown(baseline_markdown(rep))
 

@@ -1,6 +1,6 @@
 """Co-primary endpoints (family module): month-12 responders and MRI T2 of the treated disc.
 
-Clinical co-primary: responder at month 12 (:func:`analysis.derive.derive_responders`).
+Clinical co-primary: responder at month 12 (:func:`analysis.families.derive.derive_responders`).
 Population ITT (``ITTFL == "Y"``, by randomised arm ``TRT01P``) unless stated.
 
 Results-store rows of endpoint ``"responder_m12"`` (visit 12; proportions as percent 0-100,
@@ -37,9 +37,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis.ancova import ancova
-from analysis.bayes import DEFAULT_PRIOR, rd_posterior
-from analysis.binary import (
+from analysis.displays.formatting import fmt_ci, fmt_int, fmt_num, fmt_p
+from analysis.families.derive import derive_responders, responder
+from analysis.results import ResultNotFound, result_row
+from analysis.stats.ancova import ancova
+from analysis.stats.bayes import DEFAULT_PRIOR, rd_posterior
+from analysis.stats.binary import (
     chisq_yates,
     fisher_exact,
     newcombe_rd_ci,
@@ -47,10 +50,7 @@ from analysis.binary import (
     risk_ratio,
     wilson_ci,
 )
-from analysis.derive import derive_responders, responder
-from analysis.formatting import fmt_ci, fmt_int, fmt_num, fmt_p
-from analysis.imputation import mice_pmm, rubin_pool
-from analysis.results import ResultNotFound, result_row
+from analysis.stats.imputation import mice_pmm, rubin_pool
 
 ENDPOINT = "responder_m12"
 T2 = "t2"
@@ -656,7 +656,7 @@ def tables(trial, store) -> dict:
 
 def figures(trial, store) -> dict:
     """Figures written to ``_output/figures``."""
-    from analysis import coprimary_plots as cp
+    from analysis.displays import coprimary_plots as cp
 
     arms, ctl = trial.arms, trial.control_arm
     return {

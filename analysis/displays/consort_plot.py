@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
-from analysis.style import PRINT_WIDTH
+from analysis.displays.style import PRINT_WIDTH
 
 PAD = 0.05  # inches between a box edge and its text
 VGAP = 0.22  # vertical gap between rows (room for the arrows)
@@ -92,7 +92,7 @@ MIN_WRAP = 20  # narrowest line (characters) tried to fit the diagram in the pri
 
 def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.0, wrap: int = 50,
                  max_width: float = PRINT_WIDTH):
-    """Draw the CONSORT diagram of ``texts`` (from :func:`analysis.consort.box_texts`).
+    """Draw the CONSORT diagram of ``texts`` (from :func:`analysis.families.consort.box_texts`).
 
     Lines are wrapped at ``wrap`` characters, or fewer when the diagram would be wider than
     ``max_width`` inches (the print width), so it is printed at its own size and ``fontsize``

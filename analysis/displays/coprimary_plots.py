@@ -6,7 +6,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from analysis.coprimary import (
+from analysis.displays.formatting import fmt_num
+from analysis.displays.style import PRINT_WIDTH, favours_labels
+from analysis.families.coprimary import (
     ALPHA,
     ENDPOINT,
     VISIT,
@@ -14,9 +16,7 @@ from analysis.coprimary import (
     t2_data,
     tipping_grid,
 )
-from analysis.formatting import fmt_num
 from analysis.results import ResultNotFound
-from analysis.style import PRINT_WIDTH, favours_labels
 
 
 def forest_rd(store, arms, control):

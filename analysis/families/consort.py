@@ -2,7 +2,8 @@
 
 :func:`consort_rows` computes every count from the trial into results-store rows (endpoint
 ``"consort"``); :func:`flow_from_store` reads them back into a :class:`ConsortFlow` that the
-diagram (:mod:`analysis.consort_plot`) and the chapter prose use, so every display shows the
+diagram (:mod:`analysis.displays.consort_plot`) and the chapter prose use, so every display
+shows the
 numbers of the store.
 
 Statistics (``group`` = a reason where noted, ``visit`` = AVISITN where noted):
@@ -93,7 +94,7 @@ def consort_rows(trial, *, primary_visit: int = PRIMARY_VISIT,
     reason_order : tuple of str, optional
         Exclusion reasons to list first, zeros included (default: the dictionary's list).
     """
-    from analysis.derive import derive_responders
+    from analysis.families.derive import derive_responders
 
     rows: list[dict] = []
 

@@ -34,9 +34,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.binary import fisher_exact, newcombe_rd_ci, wilson_ci
-from analysis.formatting import fmt_ci, fmt_num, fmt_p
+from analysis.displays.formatting import fmt_ci, fmt_num, fmt_p
 from analysis.results import result_row
+from analysis.stats.binary import fisher_exact, newcombe_rd_ci, wilson_ci
 
 CLASS_ORDER = ["HLAI", "HLAII", "DSA"]
 #: Short display labels of the contract's classes (others use their PARAM).
@@ -250,7 +250,7 @@ def _visit(v) -> str:
 
 def month12_response(trial, visit: int = 12) -> pd.DataFrame:
     """``USUBJID, RESPONDER`` (bool) for subjects evaluable at ``visit``, via derive.py."""
-    from analysis.derive import derive_responders
+    from analysis.families.derive import derive_responders
 
     resp = derive_responders(trial.adqs, visit)
     r = resp.loc[resp["RESPONDER"].notna(), ["USUBJID", "RESPONDER"]].copy()
@@ -382,7 +382,7 @@ def tables(trial, store) -> dict[str, pd.DataFrame]:
 
 def figures(trial, store) -> dict:
     """Figures written by the pipeline to ``_output/figures/``."""
-    from analysis.immune_plots import denovo_figure, mfi_figure
+    from analysis.displays.immune_plots import denovo_figure, mfi_figure
 
     return {"immune_denovo": denovo_figure(trial, store), "immune_mfi": mfi_figure(trial, store)}
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from analysis.immune import ANY, POP, class_labels, classes, safety_population
-from analysis.style import PRINT_WIDTH, arm_colours
+from analysis.displays.style import PRINT_WIDTH, arm_colours
+from analysis.families.immune import ANY, POP, class_labels, classes, safety_population
 
 #: MFI values below this floor are drawn at the floor on the log axis.
 MFI_FLOOR = 10.0
