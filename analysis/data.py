@@ -413,6 +413,18 @@ class Trial:
         """The folder's ``dataset.yaml``."""
         return read_metadata(self.source)
 
+    @property
+    def available(self) -> frozenset[str]:
+        """Names of the datasets the trial has (non-empty tables)."""
+        return frozenset(n for n in DATASETS if not self.dataset(n).empty)
+
+    @property
+    def modules(self) -> tuple[str, ...]:
+        """The optional modules that are on: declared in the specification, dataset present."""
+        from analysis.spec.contract import active_modules
+
+        return active_modules(self.spec, self.available) if self.spec is not None else ()
+
     def dataset(self, name: str) -> pd.DataFrame:
         """The table ``name`` (an empty frame when the trial has no such dataset)."""
         df = getattr(self, name, None)
