@@ -40,7 +40,7 @@ validate: $(STAMP)
 
 ## data: regenerate the committed synthetic dataset (deterministic)
 data: $(STAMP)
-	$(BIN)/python -m analysis synthesize --out data/synthetic
+	$(BIN)/python -m trials.respine.synthetic --out data/synthetic
 
 ## test: lint and run the test suite
 test: $(STAMP)

@@ -1,4 +1,4 @@
-"""Tests of analysis.synthetic: reproducibility, published counts, validity, shape."""
+"""Tests of trials.respine.synthetic: reproducibility, published counts, validity, shape."""
 
 from pathlib import Path
 
@@ -7,36 +7,51 @@ import pytest
 from scipy.stats import chi2_contingency
 
 from analysis.data import load_trial
-from analysis.families import coprimary, immune, secondary
-from analysis.families.derive import derive_responders
+from analysis.spec.rules import evaluate
 from analysis.stats.binary import chisq_yates
-from analysis.synthetic import (
+from analysis.validation import validate_folder
+from trials.respine.synthetic import (
     DEFAULT_SEED,
     MAX_CALIBRATED,
     SEED_SEARCH_START,
     _build,
     acceptance_problems,
+    cli,
     generate,
     main,
+    spec,
     write,
 )
-from analysis.validation import validate_folder
 
-COMMITTED = Path(__file__).resolve().parents[1] / "data" / "synthetic"
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = ROOT / "data" / "synthetic"
 
 
 @pytest.fixture(scope="module")
 def trial():
-    return load_trial(COMMITTED)
+    return load_trial(COMMITTED, spec=spec())
+
+
+def responders(t, visit: int):
+    """The specification's responder rule at ``visit`` for every randomised subject, with the
+    planned arm (columns USUBJID, RESPONDER, EVALFL, TRT01P)."""
+    sp = spec()
+    rule = sp.endpoints_by(role="primary", kind="binary_responder")[0].rule
+    r = evaluate(rule, sp, {"adqs": t.adqs}, visit, subjects=t.adsl["USUBJID"])
+    return r.merge(t.adsl[["USUBJID", "TRT01P"]], on="USUBJID")
 
 
 @pytest.fixture(scope="module")
 def secondary_rows(trial):
+    from analysis.families import secondary  # families are imported where used only
+
     return secondary.compute(trial)
 
 
 @pytest.fixture(scope="module")
 def coprimary_rows(trial):
+    from analysis.families import coprimary
+
     return coprimary.compute(trial)
 
 
@@ -46,6 +61,27 @@ def test_regeneration_is_byte_identical(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == files
     for name in files:
         assert (tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes(), name
+
+
+def test_command_line_writes_the_same_bytes(tmp_path, capsys):
+    assert cli(["--out", str(tmp_path / "d")]) == 0
+    assert "114 randomised" in capsys.readouterr().out
+    for name in ("adsl.csv", "adqs.csv", "dataset.yaml"):
+        assert (tmp_path / "d" / name).read_bytes() == (COMMITTED / name).read_bytes(), name
+    assert cli(["--out", str(tmp_path / "e"), "--n", "5"]) == 2
+    assert "at least 20 patients" in capsys.readouterr().err
+
+
+def test_make_data_runs_the_trials_generator():
+    recipe = (ROOT / "Makefile").read_text(encoding="utf-8").split("\ndata:", 1)[1]
+    recipe = recipe.split("\n\n", 1)[0]
+    assert "-m trials.respine.synthetic --out data/synthetic" in recipe
+
+
+def test_metadata_names_the_generator():
+    meta = (COMMITTED / "dataset.yaml").read_text(encoding="utf-8")
+    assert "generator: trials.respine.synthetic" in meta
+    assert "trials/respine/synthetic.py" in meta
 
 
 def test_committed_dataset_passes_validation():
@@ -64,8 +100,7 @@ def test_published_randomisation(trial):
 
 
 def test_published_month12_responders(trial):
-    r = derive_responders(trial.adqs, 12, trial.adsl["USUBJID"])
-    r = r.merge(trial.adsl[["USUBJID", "TRT01P"]], on="USUBJID")
+    r = responders(trial, 12)
     got = {arm: (int(g["RESPONDER"].sum()), int(g["RESPONDER"].notna().sum()))
            for arm, g in r.groupby("TRT01P")}
     assert got == {"BM-MSC": (37, 50), "Sham": (34, 49)}
@@ -132,15 +167,15 @@ def test_seed_changes_data_and_is_deterministic():
 
 def test_other_seed_still_calibrated(tmp_path):
     write(generate(seed=7), tmp_path, seed=7)
-    t = load_trial(tmp_path)
-    r = derive_responders(t.adqs, 12, t.adsl["USUBJID"]).merge(t.adsl[["USUBJID", "TRT01P"]])
+    t = load_trial(tmp_path, spec=spec())
+    r = responders(t, 12)
     assert r.groupby("TRT01P")["RESPONDER"].sum().to_dict() == {"BM-MSC": 37, "Sham": 34}
 
 
 def test_larger_trial_same_shape(tmp_path):
     write(generate(n=600, seed=3), tmp_path, seed=3)
     assert validate_folder(tmp_path) == []
-    t = load_trial(tmp_path)
+    t = load_trial(tmp_path, spec=spec())
     assert len(t.adsl) == 600
     assert t.adsl["TRT01P"].value_counts()["BM-MSC"] == round(600 * 58 / 114)
     assert t.adsl["SITE"].nunique() == 9
@@ -170,8 +205,8 @@ def test_no_secondary_risk_difference_excludes_zero(secondary_rows):
 
 
 def test_month24_responders_similar(trial):
-    r = derive_responders(trial.adqs, 24, trial.adsl["USUBJID"])
-    r = r[r["RESPONDER"].notna()].merge(trial.adsl[["USUBJID", "TRT01P"]], on="USUBJID")
+    r = responders(trial, 24)
+    r = r[r["RESPONDER"].notna()]
     (x1, n1), (x2, n2) = [(int(g["RESPONDER"].sum()), len(g))
                           for _, g in r.groupby("TRT01P")]  # BM-MSC, Sham
     assert chisq_yates(x1, n1, x2, n2)[1] > 0.05
@@ -185,6 +220,8 @@ def test_t2_no_difference_in_coprimary_ancova(coprimary_rows):
 
 
 def test_no_sensitisation_response_association(trial):
+    from analysis.families import immune
+
     rows = [r for r in immune.compute(trial) if r["endpoint"] == "response_by_sensitisation"
             and r["analysis"] == "exploratory"]
     p = [r["value"] for r in rows if r["statistic"] == "p_value"]

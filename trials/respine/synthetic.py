@@ -1,12 +1,13 @@
 """Deterministic generator of the synthetic RESPINE dataset (the data are NOT real).
 
-``generate(n, seed)`` returns the six contract tables; ``main(out, seed, n, fmt)`` writes them
-(``python -m analysis synthesize``). With the default size (114) the published facts hold
+``generate(n, seed)`` returns the six tables of the trial's data folder; ``write(tables, out)``
+writes them, ``main(out, seed, n, fmt)`` both (``python -m trials.respine.synthetic --out
+data/synthetic``, ``make data``). With the default size (114) the published facts hold
 exactly: 58 BM-MSC / 56 sham randomised over 9 sites in 4 countries, and at month 12
-37/50 vs 34/49 observed responders under the published rule, derived from the raw VAS and
-ODI values by :func:`analysis.families.derive.responder` after a deterministic calibration.
-Every free
-choice is documented in ``dataset_notes`` of ``analysis/dictionary.yaml``.
+37/50 vs 34/49 observed responders under the published rule, which is the specification's
+responder rule (``trials/respine/trial.yaml``, evaluated by :func:`analysis.spec.rules.evaluate`)
+applied to the raw VAS and ODI values after a deterministic calibration. Every free choice
+is documented in ``dataset_notes`` of ``trials/respine/dictionary.yaml``.
 
 The model has no arm effect on any outcome (VAS, ODI, SF-36, T2, response by sensitisation).
 A trial of 114 can still show chance differences, so the default seed was chosen by a
@@ -17,18 +18,26 @@ month-12 adjustments by the responder calibration and satisfies :func:`acceptanc
 estimators: no secondary p < 0.05, no risk-difference CI excluding 0, T2 p >= 0.05, immune
 response-by-sensitisation p >= 0.2). ``generate`` itself does not search; rerun
 ``search_seed()`` after any change to the model and update :data:`DEFAULT_SEED`.
+
+Arm labels, visit labels, the immune positivity threshold and the responder rule come from
+the specification :data:`SPEC_PATH`, so the data always match what the analysis reads.
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from analysis import data as D
-from analysis.families.derive import responder
+from analysis.spec.load import load_spec
+from analysis.spec.rules import evaluate
+
+SPEC_PATH = Path(__file__).with_name("trial.yaml")
 
 SEED_SEARCH_START = 20180401  # first month of randomisation
 DEFAULT_SEED = 20180422  # = search_seed(): first seed >= SEED_SEARCH_START meeting every check
@@ -102,6 +111,52 @@ SAE_CATALOGUE = [
     ("Renal colic", "Nephrolithiasis", "Renal and urinary disorders"),
 ]
 P_SAE = 0.06
+#: date columns of the tables (the cut-off is the latest of them, see :func:`last_date`)
+DATE_COLUMNS = ("RANDDT", "TRTSDT", "ADT", "ASTDT")
+
+
+# ---------------------------------------------------------------------------- specification
+
+
+@lru_cache(maxsize=1)
+def spec():
+    """The trial's specification (:data:`SPEC_PATH`): arms, visits, modules, responder rule."""
+    return load_spec(SPEC_PATH)
+
+
+def arm_labels() -> tuple[str, ...]:
+    """Arm labels from the specification: experimental first, control last."""
+    sp = spec()
+    return (*sp.experimental_arms, sp.control_arm)
+
+
+def visits() -> dict[int, str]:
+    """Visit number (AVISITN) -> visit label (AVISIT), from the specification's schedule."""
+    return {v.avisitn: v.label for v in spec().visits}
+
+
+def primary_responder_endpoint():
+    """The primary binary-responder endpoint of the specification (the calibrated one)."""
+    return spec().endpoints_by(role="primary", kind="binary_responder")[0]
+
+
+def responders(s: pd.DataFrame, vals: dict, idx: np.ndarray, visit: int) -> np.ndarray:
+    """The specification's responder rule at ``visit`` for the subjects ``idx`` of ``s``
+    (1.0 / 0.0 / NaN), from their baseline and generated follow-up values."""
+    sp = spec()
+    rule = sp.rules[primary_responder_endpoint().rule]
+    base = {"VAS": s["B_VAS"], "ODI": s["B_ODI"], "SF36PCS": s["B_PCS"], "SF36MCS": s["B_MCS"]}
+    ids = s["USUBJID"].to_numpy()[idx]
+    frames: dict[str, list[pd.DataFrame]] = {}
+    for e in rule.endpoints:
+        ep = sp.endpoint(e)
+        frames.setdefault(ep.dataset, []).append(pd.DataFrame({
+            sp.data.subject_column: np.r_[ids, ids], "PARAMCD": ep.paramcd,
+            "AVISITN": np.r_[np.full(len(ids), sp.baseline_visit), np.full(len(ids), visit)],
+            "AVAL": np.r_[base[ep.paramcd].to_numpy(float)[idx],
+                          np.asarray(vals[visit][ep.paramcd], float)[idx]]}))
+    tables = {k: pd.concat(v, ignore_index=True) for k, v in frames.items()}
+    return evaluate(rule, sp, tables, visit, subjects=ids)["RESPONDER"].to_numpy()
 
 
 def _iso(d) -> pd.Series:
@@ -302,8 +357,7 @@ def _calibrate_responders(rng, s: pd.DataFrame, vals: dict, arms) -> int:
         target = PUBLISHED_M12[arm][0]
         idx = np.flatnonzero((s["ARM"] == arm).to_numpy() & s["ATT12"].to_numpy())
         for _ in range(len(idx) + 1):
-            resp = responder(s["B_VAS"].to_numpy()[idx], v12["VAS"][idx],
-                             s["B_ODI"].to_numpy()[idx], v12["ODI"][idx])
+            resp = responders(s, vals, idx, 12)
             k = int(np.nansum(resp))
             if k == target:
                 break
@@ -326,7 +380,7 @@ def _calibrate_responders(rng, s: pd.DataFrame, vals: dict, arms) -> int:
 def _adqs(s: pd.DataFrame, vals: dict, dates: dict, rng) -> pd.DataFrame:
     frames = []
     base = {"VAS": s["B_VAS"], "ODI": s["B_ODI"], "SF36PCS": s["B_PCS"], "SF36MCS": s["B_MCS"]}
-    vis = D.visits()
+    vis = visits()
     for v in [0] + FU_VISITS:
         present = np.ones(len(s), bool) if v == 0 else s[f"ATT{v}"].to_numpy()
         sf_missing = (rng.random(len(s)) < 0.03) & (v > 0)
@@ -368,7 +422,7 @@ def _admri(rng, s: pd.DataFrame, dates: dict) -> pd.DataFrame:
     for v, aval, keep, dt in ((0, b, np.ones(n, bool), dates[0]), (12, m12, done12, d12)):
         frames.append(pd.DataFrame({
             "USUBJID": s["USUBJID"][keep].to_numpy(), "PARAMCD": "T2",
-            "PARAM": "Disc nucleus T2 (ms)", "AVISIT": D.visits()[v], "AVISITN": v,
+            "PARAM": "Disc nucleus T2 (ms)", "AVISIT": visits()[v], "AVISITN": v,
             "ADT": dt[keep].to_numpy(), "RANDDT": s["RANDDT"][keep].to_numpy(),
             "AVAL": np.asarray(aval, float)[keep], "BASE": np.asarray(b, float)[keep],
             "DISCLVL": s["DISCLVL"][keep].to_numpy()}))
@@ -377,7 +431,7 @@ def _admri(rng, s: pd.DataFrame, dates: dict) -> pd.DataFrame:
 
 def _adimm(rng, s: pd.DataFrame, dates: dict, exp_arm: str) -> pd.DataFrame:
     n = len(s)
-    thr = float(D.dictionary()["immune_positivity_threshold"])
+    thr = float(spec().modules["immunogenicity"]["positivity_threshold"])
     exposed = (s["ARM"] == exp_arm).to_numpy() & s["TREATED"].to_numpy()
     frames = []
     resp_any = np.zeros(n, bool)
@@ -400,7 +454,7 @@ def _adimm(rng, s: pd.DataFrame, dates: dict, exp_arm: str) -> pd.DataFrame:
                                     30000))
             frames.append(pd.DataFrame({
                 "USUBJID": s["USUBJID"][keep].to_numpy(), "PARAMCD": p,
-                "PARAM": IMM_PARAMS[p], "AVISIT": D.visits()[v], "AVISITN": v,
+                "PARAM": IMM_PARAMS[p], "AVISIT": visits()[v], "AVISITN": v,
                 "ADT": dates[v][keep].to_numpy(), "RANDDT": s["RANDDT"][keep].to_numpy(),
                 "AVAL": aval[keep]}))
     q = pd.concat(frames, ignore_index=True)
@@ -492,7 +546,7 @@ def _build(n: int | None, seed: int | None) -> tuple[dict[str, pd.DataFrame], in
         raise ValueError("the synthetic trial needs at least 20 patients")
     seed = DEFAULT_SEED if seed is None else int(seed)
     calibrate = n == PUBLISHED_N
-    arms = D.arms()
+    arms = arm_labels()
     rng = np.random.default_rng(seed)
     s = _subjects(rng, n, arms)
     scr, subjid = _screening(rng, s)
@@ -595,11 +649,11 @@ def write(tables: dict[str, pd.DataFrame], out: str | Path, fmt: str = "csv",
     meta = {
         "name": "RESPINE synthetic dataset",
         "synthetic": True,
-        "description": ("Synthetic data generated by analysis/synthetic.py. NOT the trial's "
+        "description": ("Synthetic data generated by trials/respine/synthetic.py. NOT the trial's "
                         "patient-level data: only the published aggregate facts are reproduced; "
                         "everything else is invented (see dataset_notes in the data dictionary)."),
         "cutoff": last_date(tables),
-        "generator": "analysis.synthetic",
+        "generator": "trials.respine.synthetic",
         "seed": DEFAULT_SEED if seed is None else int(seed),
         "n_randomised": int(len(tables["adsl"])),
     }
@@ -611,8 +665,7 @@ def write(tables: dict[str, pd.DataFrame], out: str | Path, fmt: str = "csv",
 def last_date(tables: dict[str, pd.DataFrame]):
     """The latest date of any date column of the contract (the synthetic data cut-off)."""
     latest = [pd.to_datetime(df[col], errors="coerce").max()
-              for name, df in tables.items()
-              for col, spec in D.columns(name).items() if spec["type"] == "date" and col in df]
+              for df in tables.values() for col in DATE_COLUMNS if col in df]
     return max(d for d in latest if pd.notna(d)).date()
 
 
@@ -624,3 +677,24 @@ def main(out: str | Path = "data/synthetic", seed: int | None = None, n: int | N
     print(f"synthetic RESPINE dataset: {len(tables['adsl'])} randomised, "
           f"{len(tables['screening'])} screened -> {path}")
     return 0
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m trials.respine.synthetic [--out DIR] [--seed S] [--n N] [--format F]``."""
+    parser = argparse.ArgumentParser(prog="python -m trials.respine.synthetic",
+                                     description="write the synthetic RESPINE dataset")
+    parser.add_argument("--out", default="data/synthetic")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--n", type=int, default=None,
+                        help=f"patients (default: the published {PUBLISHED_N})")
+    parser.add_argument("--format", default="csv", choices=["csv", "parquet"])
+    args = parser.parse_args(argv)
+    try:
+        return main(out=args.out, seed=args.seed, n=args.n, fmt=args.format)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

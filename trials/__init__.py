@@ -1,0 +1,1 @@
+"""Trials shipped with the project: one folder per trial (specification, narrative, data tools)."""

@@ -1,0 +1,1 @@
+"""RESPINE: its specification (trial.yaml), narrative (text/) and synthetic-data generator."""
