@@ -6,10 +6,12 @@ Rows have the columns in :data:`COLUMNS`; ``lower``/``upper`` hold 95 % limits w
 Examples
 --------
 >>> store = ResultsStore.empty().add([
-...     result_row("responder_m12", "n_responders", 37, arm="BM-MSC", n=50, visit=12),
+...     result_row("responder", "n_responders", 37, arm="Active", n=50, visit=8),
 ... ])
->>> store.value("responder_m12", "n_responders", arm="BM-MSC")
+>>> store.value("responder", "n_responders", arm="Active")
 37.0
+>>> contrast("Active", "Control")
+'Active vs Control'
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from pathlib import Path
 import pandas as pd
 
 COLUMNS = [
-    "endpoint",  # e.g. "responder_m12", "t2", "vas", "baseline:AGE", "ae_any"
+    "endpoint",  # a specification endpoint id, "baseline:<column>", "ae_any", ...
     "analysis",  # "primary", or a sensitivity/secondary analysis name
     "population",  # "ITT", "PP", "SAF", "ITT observed", ...
-    "visit",  # AVISITN as text ("12"), or "" when not visit-specific
-    "arm",  # an arm label, "Overall", or a contrast "BM-MSC vs Sham"
+    "visit",  # AVISITN as text ("3"), or "" when not visit-specific
+    "arm",  # an arm label, "Overall", or a contrast "<arm> vs <control>" (:func:`contrast`)
     "group",  # a subgroup / category level / SOC, or ""
     "statistic",  # e.g. "n", "N", "percent", "mean", "sd", "risk_difference", "p_value"
     "value",
@@ -72,6 +74,11 @@ def _num(x) -> float:
     if x is None:
         return math.nan
     return float(x)
+
+
+def contrast(arm: str, control: str) -> str:
+    """The results-store label of the contrast of ``arm`` with ``control``."""
+    return f"{arm} vs {control}"
 
 
 class ResultNotFound(KeyError):

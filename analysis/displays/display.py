@@ -42,6 +42,29 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> Markdown:
     return Markdown("\n".join(lines))
 
 
+def captioned_table(df: pd.DataFrame, label: str, caption: str | Markdown, *,
+                    align: str | None = None) -> Markdown:
+    """``df`` as a numbered, cross-referenceable table: Quarto's float div ``::: {#tbl-x}``
+    holding the pipe table and the caption as its last paragraph. Both engines number it
+    (Table 4.2) and resolve ``@tbl-x``, so a cell can emit one labelled table per item of a
+    loop (``show_markdown(Markdown("\\n\\n").join(captioned_table(...) for ...))``).
+    ``caption`` is escaped unless it is :class:`~analysis.escape.Markdown`.
+
+    >>> print(captioned_table(pd.DataFrame({"Arm": ["A"], "n": [3]}), "tbl-a", "Counts"))
+    ::: {#tbl-a}
+    | Arm | n |
+    |:------|------:|
+    | A | 3 |
+    <BLANKLINE>
+    Counts
+    :::
+    """
+    if not label.startswith("tbl-") or any(ch.isspace() or ch in "{}" for ch in label):
+        raise ValueError(f"a table label starts with 'tbl-' and has no spaces: {label!r}")
+    text = " ".join(str(to_markdown(caption)).split())
+    return Markdown(f"::: {{#{label}}}\n{markdown_table(df, align=align)}\n\n{text}\n:::")
+
+
 def _unbroken(cell: str) -> str:
     """A cell of numbers that never wraps inside a value (``4.6 (−12.9 to 21.8)``,
     ``p = 0.64``): its spaces become no-break spaces. Such cells get the width of their
@@ -131,7 +154,7 @@ def _exported_here() -> Path:
     from analysis.report import load_report
 
     rep = load_report()
-    out = Path(tempfile.mkdtemp(prefix="respine-figures-"))
+    out = Path(tempfile.mkdtemp(prefix="report-figures-"))
     write_figures(rep.trial, rep.store, out)
     return out
 

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 
 from analysis.displays.style import PRINT_HEIGHT, PRINT_WIDTH
 
-plt.rcParams["svg.hashsalt"] = "respine"
+plt.rcParams["svg.hashsalt"] = "trial-report"
 plt.rcParams["svg.fonttype"] = "path"
 plt.rcParams["pdf.fonttype"] = 42
 

@@ -39,8 +39,8 @@ def arm_colour(index: int) -> str:
 def arm_colours(arms) -> dict[str, str]:
     """``{arm: colour}`` in arm order, the same in every figure.
 
-    >>> arm_colours(["BM-MSC", "Sham"])
-    {'BM-MSC': '#0072B2', 'Sham': '#E69F00'}
+    >>> arm_colours(["Active", "Control"])
+    {'Active': '#0072B2', 'Control': '#E69F00'}
     """
     return {a: arm_colour(i) for i, a in enumerate(arms)}
 
