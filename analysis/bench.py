@@ -4,7 +4,9 @@
 [--no-quarto]`` prints and writes (JSON, default ``.cache/bench.json``: outside the report,
 removed by ``make clean``):
 
-- per n: wall time of load + validation and of the whole results store, each family's time,
+- per n: a synthetic trial of n patients from the trial's own generator (``data.generator``
+  of its specification, see :func:`generator`), the wall time of load + validation and of the
+  whole results store, each family's time,
   and the peak memory (maximum resident set size of a fresh process per n, from
   ``os.wait4``); the fitted growth exponent ``b`` of ``total = a * n**b`` (least squares on
   log time against log n);
@@ -28,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 SIZES = (1_000, 10_000, 100_000)
 SEED = 1
@@ -40,22 +43,58 @@ COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "_output", "._output*", ".
 EDITED_CHAPTER = "chapters/discussion.qmd"
 
 
-def one(n: int, seed: int = SEED) -> dict:
-    """Generate a synthetic trial of ``n`` patients, load it and compute the results store;
-    the seconds of each step (run in a fresh process by :func:`measure`)."""
+class NoGenerator(Exception):
+    """The trial's specification declares no synthetic-data generator."""
+
+
+def generator(spec=None) -> ModuleType:
+    """The synthetic-data generator of the trial in use: the Python file ``data.generator`` of
+    its specification (default: :func:`analysis.spec.locate.current_spec`), imported. It
+    defines ``generate(n, seed)`` (tables by dataset name) and ``write(tables, folder,
+    seed=seed)``. Raises :class:`NoGenerator` when the specification declares none."""
+    import importlib.util
+
+    if spec is None:
+        from analysis.spec.locate import current_spec
+
+        spec = current_spec()
+    path = spec.data.generator
+    if path is None:
+        raise NoGenerator(f"{spec.path}: data.generator is not declared; the benchmark needs "
+                          "a synthetic-data generator for the trial")
+    name = f"_trial_generator_{abs(hash(str(path)))}"
+    if name in sys.modules:
+        return sys.modules[name]
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def one(n: int, seed: int = SEED, gen: ModuleType | None = None, spec=None) -> dict:
+    """Generate a synthetic trial of ``n`` patients with ``gen`` (default: the trial's
+    :func:`generator`), load it and compute the results store; the seconds of each step (run
+    in a fresh process by :func:`measure`)."""
     from analysis.data import load_trial
     from analysis.pipeline import _modules
     from analysis.results import ResultsStore
-    from analysis.synthetic import generate, write
+    from analysis.spec.locate import current_spec
 
+    spec = spec or current_spec()
+    gen = gen or generator(spec)
     out: dict = {"n": n, "families": {}}
-    with tempfile.TemporaryDirectory(prefix="respine-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="trial-bench-") as tmp:
         t = time.perf_counter()
-        tables = generate(n, seed)
-        write(tables, Path(tmp), seed=seed)
+        tables = gen.generate(n, seed)
+        gen.write(tables, Path(tmp), seed=seed)
         out["generate"] = time.perf_counter() - t
         t = time.perf_counter()
-        trial = load_trial(Path(tmp))
+        trial = load_trial(Path(tmp), spec=spec)
         out["load"] = time.perf_counter() - t
         store = ResultsStore.empty()  # as pipeline.compute_results, one family at a time
         for mod in _modules():
@@ -98,10 +137,24 @@ def exponent(ns, seconds) -> float:
     return float(np.polyfit(np.log(ns), np.log(seconds), 1)[0])
 
 
+def _in_copy(path: Path, copy: Path) -> Path:
+    """``path`` inside the project copy when it lies in the project, else unchanged."""
+    try:
+        return copy / Path(path).resolve().relative_to(PROJECT)
+    except ValueError:
+        return Path(path)
+
+
 def _render(project: Path, out: Path, engine: str, cache: bool) -> dict:
+    """Render the project copy ``project``: the trial in use and its data folder, both taken
+    inside the copy when they lie in the project."""
+    from analysis.spec.locate import current_spec, data_folder, trial_path
+
+    data = _in_copy(data_folder(current_spec()), project)
     cmd = [sys.executable, "-m", "publishing", "render", "--project", str(project),
-           "--data", str(project / "data" / "synthetic"), "--out", str(out), "--engine", engine]
-    env = dict(os.environ, REPORT_CACHE="1" if cache else "0")
+           "--data", str(data), "--out", str(out), "--engine", engine]
+    env = dict(os.environ, REPORT_CACHE="1" if cache else "0",
+               REPORT_TRIAL=str(_in_copy(trial_path(), project)), REPORT_DATA=str(data))
     t = time.perf_counter()
     c0 = os.times()
     proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
@@ -125,7 +178,7 @@ def make_overhead() -> float:
 def renders(quarto: bool = True) -> dict:
     """Cold, unchanged and one-chapter-edit renders of a project copy; both engines cold."""
     out: dict = {}
-    with tempfile.TemporaryDirectory(prefix="respine-bench-render-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="trial-bench-render-") as tmp:
         copy = Path(tmp) / "project"
         shutil.copytree(PROJECT, copy, ignore=COPY_IGNORE)
         target = Path(tmp) / "out"
@@ -180,7 +233,13 @@ def table(rows: list[dict], b: float, rend: dict | None) -> str:
 
 def main(sizes=SIZES, json_path: Path | str | None = JSON_PATH, render: bool = True,
          quarto: bool = True) -> int:
-    """Run the benchmark, print the table, write the JSON file."""
+    """Run the benchmark, print the table, write the JSON file (exit code 2, with a message,
+    when the trial has no synthetic-data generator)."""
+    try:
+        generator()
+    except NoGenerator as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     rows = []
     for n in sizes:
         print(f"analysis at n={n:,} ...", flush=True)

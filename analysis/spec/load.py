@@ -315,6 +315,10 @@ def reference_problems(doc: Document, d: dict) -> list[SpecProblem]:
         if not (here / rel).is_file():
             add(("text", key), f"text file {rel!r} not found (relative to {here})",
                 "text: file")
+    gen_rel = (d.get("data") or {}).get("generator")
+    if gen_rel and not (here / gen_rel).is_file():
+        add(("data", "generator"), f"data generator {gen_rel!r} not found (relative to "
+                                   f"{here})", "data: generator file")
     if d.get("references") and not (here / d["references"]).is_file():
         add(("references",), f"bibliography {d['references']!r} not found", "references: file")
     return p
@@ -352,7 +356,9 @@ def build(d: dict, path: Path) -> m.TrialSpec:
     ds = d.get("data") or fill_defaults({}, schema()["properties"]["data"])
     data = m.DataSource(folder=(here / ds["folder"]).resolve() if ds.get("folder") else None,
                         synthetic=ds["synthetic"], subject_column=ds["subject_column"],
-                        arm_column=ds["arm_column"], actual_arm_column=ds["actual_arm_column"])
+                        arm_column=ds["arm_column"], actual_arm_column=ds["actual_arm_column"],
+                        generator=((here / ds["generator"]).resolve()
+                                   if ds.get("generator") else None))
     arms = [m.Arm(a["label"], a.get("short_label", a["label"]), a.get("name"), a["control"],
                   a.get("order", i)) for i, a in enumerate(d["arms"])]
     arms.sort(key=lambda a: a.order)

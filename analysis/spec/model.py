@@ -61,6 +61,7 @@ class DataSource:
     subject_column: str
     arm_column: str
     actual_arm_column: str
+    generator: Path | None = None  # synthetic-data generator module (data.generator)
 
 
 @dataclass(frozen=True)
