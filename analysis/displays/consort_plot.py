@@ -101,8 +101,9 @@ def draw_consort(texts: dict, *, arms=None, fontsize: float = 7.0, wrap: int = 5
     Parameters
     ----------
     texts : dict
-        ``assessed``, ``excluded``, ``randomised`` strings; ``allocation``, ``followup``,
-        ``analysis`` dicts keyed by arm.
+        ``randomised`` and (with a screening log) ``assessed`` and ``excluded`` strings;
+        ``allocation``, ``followup``, ``analysis`` dicts keyed by arm. Without ``assessed``
+        the enrolment stage holds the randomised box only.
     arms : sequence of str, optional
         Column order (default: the keys of ``texts["allocation"]``).
     fontsize : float
@@ -138,8 +139,9 @@ def _draw(texts: dict, arms: list, fontsize: float, wrap: int):
         tw, th = _measure(fig, text, **font)
         return Box(name, text, tw, th, center_text=center)
 
-    assessed = box("assessed", texts["assessed"], center=True)
-    excluded = box("excluded", texts["excluded"], width=wrap + 8)
+    enrol = "assessed" in texts  # a screening log: assessed and excluded boxes
+    assessed = box("assessed", texts["assessed"], center=True) if enrol else None
+    excluded = box("excluded", texts["excluded"], width=wrap + 8) if enrol else None
     randomised = box("randomised", texts["randomised"], center=True)
     rows = {stage: [box(f"{stage}:{a}", texts[stage][a]) for a in arms]
             for stage in ("allocation", "followup", "analysis")}
@@ -152,25 +154,33 @@ def _draw(texts: dict, arms: list, fontsize: float, wrap: int):
     n = len(arms)
     centers = [x0 + i * (col_w + HGAP) + col_w / 2 for i in range(n)]
     cx = (centers[0] + centers[-1]) / 2
-    for b in (assessed, randomised):
+    centred = [b for b in (assessed, randomised) if b is not None]
+    for b in centred:
         b.w, b.h = b.tw + 2 * PAD, b.th + 2 * PAD
         b.x = cx - b.w / 2
-    excluded.w, excluded.h = excluded.tw + 2 * PAD, excluded.th + 2 * PAD
-    excluded.x = cx + SIDE_GAP
+    if enrol:
+        excluded.w, excluded.h = excluded.tw + 2 * PAD, excluded.th + 2 * PAD
+        excluded.x = cx + SIDE_GAP
     # Boxes centred on cx must not reach left of the columns' start
-    shift = max(0.0, x0 - min(assessed.x, randomised.x))
+    shift = max(0.0, x0 - min(b.x for b in centred))
     if shift:
         centers = [c + shift for c in centers]
         cx += shift
         for b in (assessed, randomised, excluded):
-            b.x += shift
+            if b is not None:
+                b.x += shift
 
     # Vertical layout (y grows downwards from the top margin)
     y = MARGIN
-    assessed.y = y
-    excluded.y = assessed.bottom + VGAP
-    randomised.y = excluded.bottom + VGAP
-    enrol_top, enrol_bottom = assessed.y, randomised.bottom
+    if enrol:
+        assessed.y = y
+        excluded.y = assessed.bottom + VGAP
+        randomised.y = excluded.bottom + VGAP
+        enrol_top = assessed.y
+    else:
+        randomised.y = y
+        enrol_top = randomised.y
+    enrol_bottom = randomised.bottom
     if enrol_bottom - enrol_top < stage_len["Enrolment"] + 2 * PAD:
         randomised.y = enrol_top + stage_len["Enrolment"] + 2 * PAD - randomised.h
         enrol_bottom = randomised.bottom
@@ -184,7 +194,8 @@ def _draw(texts: dict, arms: list, fontsize: float, wrap: int):
         spans[label] = (y, y + h)
         y += h + VGAP
     total_h = y - VGAP + MARGIN
-    right = max(centers[-1] + col_w / 2, excluded.x + excluded.w, assessed.x + assessed.w)
+    right = max([centers[-1] + col_w / 2, randomised.x + randomised.w]
+                + ([excluded.x + excluded.w, assessed.x + assessed.w] if enrol else []))
     total_w = right + MARGIN
 
     fig.set_size_inches(total_w, total_h)
@@ -208,9 +219,11 @@ def _draw(texts: dict, arms: list, fontsize: float, wrap: int):
         ax.annotate("", xy=(x2, y2), xytext=(x1, y1), arrowprops=props, gid="arrow")
 
     for b in (assessed, excluded, randomised, *[b for r in rows.values() for b in r]):
-        draw_box(b)
-    arrow(cx, assessed.bottom, cx, randomised.y)
-    arrow(cx, excluded.y + excluded.h / 2, excluded.x, excluded.y + excluded.h / 2)
+        if b is not None:
+            draw_box(b)
+    if enrol:
+        arrow(cx, assessed.bottom, cx, randomised.y)
+        arrow(cx, excluded.y + excluded.h / 2, excluded.x, excluded.y + excluded.h / 2)
     arrow(cx, randomised.bottom, cx, split_y, head=False)
     if n > 1:
         arrow(centers[0], split_y, centers[-1], split_y, head=False)

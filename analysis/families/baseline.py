@@ -1,22 +1,25 @@
 """Baseline characteristics (Table 1), computed with ``tableone`` into the results store.
 
-:func:`baseline_rows` summarises every variable of :data:`BASELINE_VARS` by randomised arm
-and overall (all randomised subjects): mean and SD for roughly normal variables, median and
-quartiles for skewed ones, counts and percentages (of non-missing values) per level for
-categorical ones, missing counts, absolute standardised mean differences (SMD) of each arm
-against the control, and optionally p-values (off by default, as CONSORT advises).
-:func:`table_one` lays the stored numbers out as a narrow table for the chapter and exports.
+The variables are the specification's ``baseline_table`` (:func:`variables`): ADSL columns and
+endpoints' baseline values, each with its summary type, label, unit, levels, value labels and
+decimals. :func:`baseline_rows` summarises every variable by randomised arm and overall (all
+randomised subjects): mean and SD for roughly normal variables, median and quartiles for
+skewed ones, counts and percentages (of non-missing values) per level for categorical ones,
+missing counts, absolute standardised mean differences (SMD) of each arm against the control,
+and optionally p-values (off by default, as CONSORT advises). :func:`table_one` lays the
+stored numbers out as a narrow table for the chapter and exports.
 
-Store rows: endpoint ``"baseline:<VAR>"``; statistics ``n``, ``missing``, ``mean``, ``sd``,
-``median``, ``q1``, ``q3`` (continuous), ``n`` and ``percent`` with ``group`` = level
-(categorical), ``smd`` with ``arm = "<arm> vs <control>"``, ``p_value`` (optional); and
-endpoint ``"baseline"``, statistic ``N`` per arm and overall (the column sizes).
+Store rows: endpoint ``"baseline:<VAR>"`` (``VAR`` = the ADSL column, or the endpoint's
+PARAMCD); statistics ``n``, ``missing``, ``mean``, ``sd``, ``median``, ``q1``, ``q3``
+(continuous), ``n`` and ``percent`` with ``group`` = level (categorical), ``smd`` with
+``arm = "<arm> vs <control>"``, ``p_value`` (optional); and endpoint ``"baseline"``, statistic
+``N`` per arm and overall (the column sizes).
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -30,62 +33,58 @@ POPULATION = "ITT"
 
 @dataclass(frozen=True)
 class Var:
-    """A baseline variable: its name (adsl column or PARAMCD), source dataset and summary."""
+    """A baseline variable: its name (ADSL column or PARAMCD), source dataset and summary.
+
+    ``label``, ``unit``, ``levels`` (display order, zeros shown) and ``value_labels`` come
+    from the specification; without a label the name is shown.
+    """
 
     name: str
     dataset: str = "adsl"
     kind: str = "categorical"  # "normal" (mean, SD) | "nonnormal" (median, IQR) | "categorical"
     decimals: int = 1
+    label: str | None = None
+    unit: str | None = None
+    levels: tuple[str, ...] = ()
+    value_labels: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def continuous(self) -> bool:
         return self.kind != "categorical"
 
 
-BASELINE_VARS: tuple[Var, ...] = (
-    Var("AGE", kind="normal"),
-    Var("SEX"),
-    Var("BMI", kind="normal"),
-    Var("COUNTRY"),
-    Var("PAINDUR", kind="nonnormal", decimals=0),
-    Var("SMOKER"),
-    Var("WORKSTAT"),
-    Var("ANALGUSE"),
-    Var("DISCLVL"),
-    Var("PFIRRMN"),
-    Var("MODIC"),
-    Var("VAS", "adqs", "normal"),
-    Var("ODI", "adqs", "normal"),
-    Var("SF36PCS", "adqs", "normal"),
-    Var("SF36MCS", "adqs", "normal"),
-    Var("T2", "admri", "normal"),
-)
-VALUE_LABELS = {"SEX": {"M": "Male", "F": "Female"}}
+def variables(spec) -> tuple[Var, ...]:
+    """The baseline table of the specification as :class:`Var` items, in declared order."""
+    out = []
+    for b in spec.baseline_table:
+        if b.endpoint:
+            ep = spec.endpoint(b.endpoint)
+            name, dataset = ep.paramcd, ep.dataset
+            label, unit = b.label or ep.label, b.unit or ep.unit
+        else:
+            name, dataset, label, unit = b.column, "adsl", b.label or b.column, b.unit
+        out.append(Var(name, dataset, b.type, b.decimals, label, unit,
+                       tuple(str(v) for v in b.levels),
+                       {str(k): str(v) for k, v in (b.value_labels or {}).items()}))
+    return tuple(out)
+
+
+def _variables(trial, given):
+    return variables(trial.spec) if given is None else tuple(given)
 
 
 def variable_label(var: Var) -> str:
-    """Human label with unit from the data dictionary (``column_label``/``param_label``)."""
-    from analysis.data import column_label, param_label
-
-    if var.dataset == "adsl":
-        return column_label("adsl", var.name)
-    return param_label(var.dataset, var.name)
+    """Human label with its unit, e.g. ``'Age (years)'``."""
+    label = var.label or var.name
+    return f"{label} ({var.unit})" if var.unit else label
 
 
-def _allowed_levels(var: Var) -> list[str]:
-    """Levels from the dictionary (``allowed`` or ``min``..``max`` for integers), else []."""
-    from analysis.data import allowed_values, columns
-
-    try:
-        allowed = allowed_values(var.dataset, var.name)
-        spec = columns(var.dataset)[var.name]
-    except KeyError:
-        return []
-    if allowed:
-        return [str(v) for v in allowed if str(v) != ""]
-    if spec.get("type") == "int" and "min" in spec and "max" in spec:
-        return [str(v) for v in range(int(spec["min"]), int(spec["max"]) + 1)]
-    return []
+def _columns(trial) -> tuple[str, str, int]:
+    """Subject column, arm column and baseline visit (from the specification, if any)."""
+    spec = getattr(trial, "spec", None)
+    if spec is None:
+        return "USUBJID", "TRT01P", 0
+    return spec.data.subject_column, spec.data.arm_column, spec.baseline_visit
 
 
 def _as_category_text(s: pd.Series) -> pd.Series:
@@ -100,26 +99,30 @@ def _as_category_text(s: pd.Series) -> pd.Series:
     return pd.Series([conv(v) for v in s], index=s.index, dtype=object)
 
 
-def baseline_frame(trial, variables=BASELINE_VARS) -> pd.DataFrame:
-    """One row per randomised subject: ``USUBJID``, ``TRT01P`` and each variable's value.
+def baseline_frame(trial, variables=None) -> pd.DataFrame:
+    """One row per randomised subject: the subject and arm columns and each variable's value.
 
-    adsl variables come from adsl; questionnaire scores from adqs (``ABLFL == "Y"``), MRI T2
-    from admri (``AVISITN == 0``).
+    ADSL variables come from ADSL; an endpoint's baseline is its ``AVAL`` on the record
+    flagged ``ABLFL == "Y"`` (when the dataset flags baselines), else at the baseline visit.
     """
+    variables = _variables(trial, variables)
+    subj, arm, base_visit = _columns(trial)
     adsl = trial.adsl
-    out = pd.DataFrame({"USUBJID": adsl["USUBJID"].astype(str).to_numpy(),
-                        "TRT01P": adsl["TRT01P"].astype(str).to_numpy()})
+    out = pd.DataFrame({subj: adsl[subj].astype(str).to_numpy(),
+                        arm: adsl[arm].astype(str).to_numpy()})
     for var in variables:
         if var.dataset == "adsl":
             vals = adsl[var.name].reset_index(drop=True)
         else:
-            src = getattr(trial, var.dataset)
-            if var.dataset == "adqs":
-                base = src[src["ABLFL"].fillna("").astype(str) == "Y"]
+            src = _dataset(trial, var.dataset)
+            src = src[src["PARAMCD"] == var.name]
+            flagged = (src["ABLFL"].fillna("").astype(str) == "Y") if "ABLFL" in src.columns \
+                else pd.Series(False, index=src.index)
+            if flagged.any():
+                base = src[flagged]
             else:
-                base = src[pd.to_numeric(src["AVISITN"], errors="coerce") == 0]
-            base = base[base["PARAMCD"] == var.name]
-            vals = out["USUBJID"].map(base.groupby(base["USUBJID"].astype(str))["AVAL"].first())
+                base = src[pd.to_numeric(src["AVISITN"], errors="coerce") == base_visit]
+            vals = out[subj].map(base.groupby(base[subj].astype(str))["AVAL"].first())
         if var.continuous:
             out[var.name] = pd.to_numeric(vals, errors="coerce").astype(float).to_numpy()
         else:
@@ -127,9 +130,17 @@ def baseline_frame(trial, variables=BASELINE_VARS) -> pd.DataFrame:
     return out
 
 
+def _dataset(trial, name: str) -> pd.DataFrame:
+    fn = getattr(trial, "dataset", None)
+    if callable(fn):
+        return fn(name)
+    df = getattr(trial, name, None)
+    return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
+
+
 def _levels(var: Var, values: pd.Series) -> list[str]:
-    """Dictionary levels (zeros kept) then any other observed level, sorted."""
-    levels = _allowed_levels(var)
+    """Declared levels (zeros kept) then any other observed level, sorted."""
+    levels = list(var.levels)
     seen = values.dropna().unique().tolist()
     extra = sorted((v for v in seen if v not in levels),
                    key=lambda v: (float(v), v) if _isnum(v) else (np.inf, v))
@@ -144,9 +155,10 @@ def _isnum(v) -> bool:
     return True
 
 
-def run_tableone(frame: pd.DataFrame, variables=BASELINE_VARS, *, smd: bool = True,
-                 pval: bool = False):
-    """The ``tableone.TableOne`` of ``frame`` by ``TRT01P`` (missing-aware, no null level)."""
+def run_tableone(frame: pd.DataFrame, variables, *, smd: bool = True, pval: bool = False,
+                 arm: str = "TRT01P"):
+    """The ``tableone.TableOne`` of ``frame`` by the ``arm`` column (missing-aware, no null
+    level)."""
     from tableone import TableOne
 
     cat = [v.name for v in variables if not v.continuous]
@@ -155,19 +167,22 @@ def run_tableone(frame: pd.DataFrame, variables=BASELINE_VARS, *, smd: bool = Tr
         return TableOne(
             frame, columns=[v.name for v in variables], categorical=cat,
             continuous=[v.name for v in variables if v.continuous],
-            nonnormal=[v.name for v in variables if v.kind == "nonnormal"], groupby="TRT01P",
-            smd=smd and frame["TRT01P"].nunique() > 1, pval=pval and frame["TRT01P"].nunique() > 1,
+            nonnormal=[v.name for v in variables if v.kind == "nonnormal"], groupby=arm,
+            smd=smd and frame[arm].nunique() > 1, pval=pval and frame[arm].nunique() > 1,
             include_null=False, missing=True, label_suffix=False,
             order={v.name: [lv for lv in _levels(v, frame[v.name]) if
                             lv in set(frame[v.name].dropna())] for v in variables
                    if not v.continuous})
 
 
-def baseline_rows(trial, variables=BASELINE_VARS, *, smd: bool = True,
+def baseline_rows(trial, variables=None, *, smd: bool = True,
                   pval: bool = False) -> list[dict]:
-    """Table 1 statistics of ``trial`` as results-store rows (see the module docstring)."""
+    """Table 1 statistics of ``trial`` as results-store rows (see the module docstring);
+    ``variables`` default to the specification's baseline table."""
+    variables = _variables(trial, variables)
+    arm_col = _columns(trial)[1]
     frame = baseline_frame(trial, variables)
-    t1 = run_tableone(frame, variables, smd=smd, pval=pval)
+    t1 = run_tableone(frame, variables, smd=smd, pval=pval, arm=arm_col)
     arms = list(trial.arms)
     rows: list[dict] = []
 
@@ -175,7 +190,7 @@ def baseline_rows(trial, variables=BASELINE_VARS, *, smd: bool = True,
         rows.append(result_row(endpoint, stat, value, arm=arm, group=group,
                                population=POPULATION))
 
-    size = {a: int((frame["TRT01P"] == a).sum()) for a in arms}
+    size = {a: int((frame[arm_col] == a).sum()) for a in arms}
     size["Overall"] = len(frame)
     for arm, n in size.items():
         add("baseline", "N", n, arm)
@@ -185,7 +200,7 @@ def baseline_rows(trial, variables=BASELINE_VARS, *, smd: bool = True,
         ep = f"baseline:{var.name}"
         values = frame[var.name]
         for arm in [*arms, "Overall"]:
-            sub = values if arm == "Overall" else values[frame["TRT01P"] == arm]
+            sub = values if arm == "Overall" else values[frame[arm_col] == arm]
             n_obs = int(sub.notna().sum())
             if var.continuous:
                 desc = t1.cont_describe_all if arm == "Overall" else t1.cont_describe
@@ -242,11 +257,11 @@ def _fmt_cont(store, ep, arm, var: Var) -> str:
 
 
 def column_header(arm: str, n: int) -> str:
-    """Column title, e.g. ``'BM-MSC (n=58)'``."""
+    """Column title, e.g. ``'Placebo (n=58)'``."""
     return f"{arm} (n={n})"
 
 
-def table_one(store: ResultsStore, arms, variables=BASELINE_VARS, *, smd: bool = False,
+def table_one(store: ResultsStore, arms, variables, *, smd: bool = False,
               pval: bool = False, missing: str = "ifany", labels: dict | None = None,
               pct_digits: int = 0) -> pd.DataFrame:
     """Table 1 laid out from the store: Characteristic | each arm | Overall [| SMD] [| p].
@@ -301,7 +316,7 @@ def table_one(store: ResultsStore, arms, variables=BASELINE_VARS, *, smd: bool =
             rec(label + ", n (%)", {}, smd_txt, p_txt)
             stored = rows.loc[rows["group"] != "", "group"].drop_duplicates()
             levels = [lv for lv in _levels(var, stored) if lv in set(stored)]
-            names = VALUE_LABELS.get(var.name, {})
+            names = var.value_labels
             for level in levels:
                 cells = {}
                 for a in cols:

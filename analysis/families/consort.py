@@ -1,10 +1,25 @@
 """CONSORT flow counts (CONSORT 2025 item 22a): enrolment, allocation, follow-up, analysis.
 
-:func:`consort_rows` computes every count from the trial into results-store rows (endpoint
-``"consort"``); :func:`flow_from_store` reads them back into a :class:`ConsortFlow` that the
-diagram (:mod:`analysis.displays.consort_plot`) and the chapter prose use, so every display
-shows the
-numbers of the store.
+:func:`consort_rows` computes every count from the trial and its specification into
+results-store rows (endpoint ``"consort"``); :func:`flow_from_store` reads them back into a
+:class:`ConsortFlow` that the diagram (:mod:`analysis.displays.consort_plot`) and the chapter
+prose use, so every display shows the numbers of the store.
+
+What is counted follows the specification:
+
+* enrolment (screened, excluded with reasons) only when the ``screening`` module is on; the
+  module's declared ``reasons`` are listed first, zeros included, then any other reason seen;
+* receipt of the allocated intervention when a population is analysed by the arm received
+  or the ``disposition`` module is on (reasons from its ``not_treated_reason_column``);
+* follow-up at every scheduled post-baseline visit: patients assessed (a record of a
+  follow-up endpoint there); with the ``disposition`` module also those who left the study
+  since the previous visit (with the reason) and those who missed the visit but stayed;
+  without it, those not assessed;
+* analysis, for every decision endpoint computed here: a responder endpoint counts the
+  patients of its population whose responder status at its visit is evaluable, a repeated
+  continuous endpoint those with at least one post-baseline value. Other decision endpoints
+  (single-visit continuous, time to event) are counted by their own family: the diagram
+  takes their ``n`` from the store (:func:`analysis.families.participants.store_analysed`).
 
 Statistics (``group`` = a reason where noted, ``visit`` = AVISITN where noted):
 
@@ -12,18 +27,20 @@ Statistics (``group`` = a reason where noted, ``visit`` = AVISITN where noted):
 statistic              arm          meaning
 =====================  ===========  ====================================================
 assessed               Overall      screened (assessed for eligibility)
-not_eligible           Overall      screened with ``ELIGFL == "N"``
+not_eligible           Overall      screened and flagged not eligible
 excluded               Overall      screened, not randomised; by reason with ``group``
-randomised             Overall      randomised
-allocated              each arm     allocated (``TRT01P``)
-received               each arm     received the allocated intervention (``TRT01A``)
-not_received           each arm     did not; by reason (``NTRTREAS``) with ``group``
-visit_assessed         arm, visit   attended the visit (any ``adqs`` record there)
-visit_missed           arm, visit   still in the study but missed the visit
+randomised             Overall      randomised (rows of ADSL)
+allocated              each arm     allocated (planned arm)
+received               each arm     received the allocated intervention (actual arm set)
+not_received           each arm     did not; by reason with ``group``
+visit_assessed         arm, visit   attended the visit
+visit_missed           arm, visit   still in the study but missed the visit (disposition)
+visit_not_assessed     arm, visit   not assessed at the visit (without disposition)
 discontinued           arm, visit   left the study since the previous visit; by reason
 discontinued_total     arm, visit   left the study before the visit (cumulative)
-analysed               arm, visit   evaluable responder status at the primary visit
-not_analysed           arm, visit   not evaluable; by reason with ``group``
+analysed               arm          analysed for a decision endpoint (``analysis`` = its id,
+                                    ``visit`` = its visit for a responder endpoint)
+not_analysed           arm          not analysed; by reason with ``group``
 =====================  ===========  ====================================================
 """
 
@@ -34,14 +51,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.families.common import (
+    active_modules,
+    dataset,
+    population_key,
+    population_word,
+)
 from analysis.results import ResultsStore, result_row
 
 ENDPOINT = "consort"
-VISITS = (1, 3, 6, 12, 24)  # scheduled follow-up visits (months)
-PRIMARY_VISIT = 12
-MISSED_VISIT = "Missed month-{v} visit"
-INCOMPLETE = "Month-{v} data incomplete"
-NOT_ITT = "Not in ITT population"
+COMPUTED_KINDS = ("binary_responder", "repeated_continuous")
+MISSED_VISIT = "Missed {visit} visit"
+INCOMPLETE = "{Visit} data incomplete"
+NOT_IN = "Not in {population} population"
+NO_FOLLOW_UP = "No post-baseline value"
 UNKNOWN = "Reason not recorded"
 
 
@@ -60,92 +83,140 @@ def _count_reasons(reasons: pd.Series, order=()) -> list[tuple[str, int]]:
     return out + rest
 
 
-def exclusion_reason_order() -> tuple[str, ...]:
-    """Allowed ``EXCLREAS`` values in the order of the data dictionary (``()`` if unknown)."""
+def visit_label(spec, v) -> str:
+    """The schedule's label of visit ``v`` (``"Visit v"`` when not scheduled)."""
     try:
-        from analysis import data as data_mod
-    except ImportError:  # pragma: no cover - the loader is always there in the project
-        return ()
-    fn = getattr(data_mod, "allowed_values", None)
-    if fn is not None:
-        try:
-            return tuple(str(v) for v in fn("screening", "EXCLREAS") if str(v) != "")
-        except Exception:  # noqa: BLE001 - dictionary without the entry: data order instead
-            return ()
-    return ()
+        return spec.visit(int(float(v))).label
+    except (StopIteration, ValueError, TypeError):
+        return f"Visit {v}"
 
 
-def visit_schedule(trial) -> tuple[int, ...]:
-    """Follow-up visits: the scheduled ones plus any other post-baseline visit in ``adqs``."""
-    seen = pd.to_numeric(trial.adqs["AVISITN"], errors="coerce").dropna().astype(int)
-    return tuple(sorted(set(VISITS) | {v for v in seen.unique() if v > 0}))
+def _visit_word(spec, v) -> str:
+    """The visit's label as one hyphenated word (``"Week 8"`` -> ``"Week-8"``)."""
+    return visit_label(spec, v).replace(" ", "-")
 
 
-def consort_rows(trial, *, primary_visit: int = PRIMARY_VISIT,
-                 reason_order: tuple[str, ...] | None = None) -> list[dict]:
+def followup_endpoints(spec) -> tuple:
+    """Endpoints whose records mark a follow-up visit as attended: the repeated continuous
+    endpoints and those used by responder rules (else every endpoint with a BDS dataset)."""
+    ids = [e.id for e in spec.endpoints if e.kind == "repeated_continuous"]
+    for e in spec.endpoints:
+        if e.rule and e.rule in spec.rules:
+            ids += list(spec.rules[e.rule].endpoints)
+    eps = [spec.endpoint(i) for i in dict.fromkeys(ids)]
+    eps = [e for e in eps if e.dataset]
+    if not eps:
+        eps = [e for e in spec.endpoints if e.dataset and e.kind != "time_to_event"]
+    return tuple(eps)
+
+
+def attendance(trial) -> dict[int, set[str]]:
+    """Visit (AVISITN) -> subjects with a record of a follow-up endpoint at that visit."""
+    spec = trial.spec
+    subj = spec.data.subject_column
+    parts = []
+    for ds in dict.fromkeys(e.dataset for e in followup_endpoints(spec)):
+        df = dataset(trial, ds)
+        if df.empty:
+            continue
+        codes = {e.paramcd for e in followup_endpoints(spec) if e.dataset == ds}
+        d = df[df["PARAMCD"].astype(str).isin(codes)]
+        parts.append(pd.DataFrame({"V": pd.to_numeric(d["AVISITN"], errors="coerce"),
+                                   "S": d[subj].astype(str)}))
+    if not parts:
+        return {}
+    d = pd.concat(parts).dropna()
+    return {int(v): set(g) for v, g in d.groupby("V")["S"]}
+
+
+def decision_endpoints(spec, kinds=COMPUTED_KINDS) -> tuple:
+    """The decision endpoints (else the primary ones) of the given kinds, in decision order."""
+    ids = spec.decision.endpoints if spec.decision else \
+        tuple(e.id for e in spec.endpoints if e.role == "primary")
+    return tuple(spec.endpoint(i) for i in ids if spec.endpoint(i).kind in kinds)
+
+
+def _shows_receipt(spec, modules) -> bool:
+    return "disposition" in modules or any(p.arm == "actual" for p in spec.populations.values())
+
+
+def consort_rows(trial, *, reason_order: tuple[str, ...] | None = None) -> list[dict]:
     """Every CONSORT count of ``trial`` as results-store rows (endpoint ``"consort"``).
 
     Parameters
     ----------
     trial : analysis.data.Trial
-        The loaded trial (``screening``, ``adsl``, ``adqs``, ``arms``).
-    primary_visit : int
-        Visit (AVISITN) of the primary endpoint; "analysed" = evaluable responder status there.
+        The loaded trial (its ``spec``, ``arms``, ADSL and datasets).
     reason_order : tuple of str, optional
-        Exclusion reasons to list first, zeros included (default: the dictionary's list).
+        Exclusion reasons to list first, zeros included (default: the screening module's
+        declared ``reasons``).
     """
-    from analysis.families.derive import derive_responders
-
+    spec = trial.spec
+    modules = active_modules(trial)
+    subj, arm_col = spec.data.subject_column, spec.data.arm_column
     rows: list[dict] = []
 
-    def add(stat, value, *, arm="Overall", group="", visit=None, population="Randomised"):
+    def add(stat, value, *, arm="Overall", group="", visit=None, population="Randomised",
+            analysis="primary"):
         rows.append(result_row(ENDPOINT, stat, value, arm=arm, group=group, visit=visit,
-                               population=population))
+                               population=population, analysis=analysis))
 
     # Enrolment
-    scr = trial.screening
-    randfl = _text(scr["RANDFL"])
-    excl = scr[randfl != "Y"]
-    order = exclusion_reason_order() if reason_order is None else tuple(reason_order)
-    add("assessed", len(scr), population="Screened")
-    add("not_eligible", int((_text(scr["ELIGFL"]) == "N").sum()), population="Screened")
-    add("excluded", len(excl), population="Screened")
-    for reason, n in _count_reasons(_text(excl["EXCLREAS"]), order):
-        add("excluded", n, group=reason, population="Screened")
+    if "screening" in modules:
+        mod = spec.modules["screening"]
+        scr = dataset(trial, mod["dataset"])
+        excl = scr[_text(scr[mod["randomised_flag"]]) != "Y"]
+        order = tuple(mod.get("reasons") or ()) if reason_order is None else tuple(reason_order)
+        add("assessed", len(scr), population="Screened")
+        add("not_eligible", int((_text(scr[mod["eligible_flag"]]) == "N").sum()),
+            population="Screened")
+        add("excluded", len(excl), population="Screened")
+        for reason, n in _count_reasons(_text(excl[mod["reason_column"]]), order):
+            add("excluded", n, group=reason, population="Screened")
     adsl = trial.adsl
     add("randomised", len(adsl))
 
     # Allocation
-    trt = _text(adsl["TRT01P"])
-    treated = _text(adsl["TRT01A"]) != ""
-    status = _text(adsl["EOSSTT"])
-    disc = status == "DISCONTINUED"
-    last = pd.to_numeric(adsl["DCSVISN"], errors="coerce")
-    dreason = _text(adsl["DCSREAS"])
-    visits = visit_schedule(trial)
-    attended = (trial.adqs.assign(AVISITN=pd.to_numeric(trial.adqs["AVISITN"], errors="coerce"))
-                .groupby("AVISITN")["USUBJID"].agg(lambda s: set(s.astype(str))))
-    ids = adsl["USUBJID"].astype(str)
-    resp = derive_responders(trial.adqs, visit=primary_visit, subjects=ids)
-    evaluable = pd.Series(resp["EVALFL"].to_numpy() == "Y", index=adsl.index)
-    itt = _text(adsl["ITTFL"]) == "Y"
-    at_primary = ids.isin(attended.get(primary_visit, set()))
+    disp = spec.modules.get("disposition") if "disposition" in modules else None
+    trt = _text(adsl[arm_col])
+    receipt = _shows_receipt(spec, modules) and spec.data.actual_arm_column in adsl.columns
+    treated = _text(adsl[spec.data.actual_arm_column]) != "" if receipt else None
+    ntr_col = (disp or {}).get("not_treated_reason_column")
+    ntr = _text(adsl[ntr_col]) if ntr_col and ntr_col in adsl.columns else \
+        pd.Series("", index=adsl.index)
+    if disp:
+        disc = ~_text(adsl[disp["status_column"]]).isin(["", disp["completed_value"]])
+        last = pd.to_numeric(adsl[disp["last_visit_column"]], errors="coerce")
+        dreason = _text(adsl[disp["reason_column"]])
+        dorder = tuple(disp.get("reasons") or ())
+    else:
+        disc = pd.Series(False, index=adsl.index)
+        last = pd.Series(np.nan, index=adsl.index)
+        dreason = pd.Series("", index=adsl.index)
+        dorder = ()
+    visits = spec.post_baseline_visits
+    attended = attendance(trial)
+    ids = adsl[subj].astype(str)
 
     for arm in trial.arms:
         in_arm = trt == arm
         add("allocated", int(in_arm.sum()), arm=arm)
-        add("received", int((in_arm & treated).sum()), arm=arm)
-        add("not_received", int((in_arm & ~treated).sum()), arm=arm)
-        for reason, n in _count_reasons(_text(adsl.loc[in_arm & ~treated, "NTRTREAS"])):
-            add("not_received", n, arm=arm, group=reason)
+        if receipt:
+            add("received", int((in_arm & treated).sum()), arm=arm)
+            add("not_received", int((in_arm & ~treated).sum()), arm=arm)
+            for reason, n in _count_reasons(ntr[in_arm & ~treated]):
+                add("not_received", n, arm=arm, group=reason)
 
         # Follow-up: partition of the arm at each visit into assessed / missed / gone
-        previous = 0
+        previous = spec.baseline_visit
         for v in visits:
             seen = in_arm & ids.isin(attended.get(v, set()))
+            add("visit_assessed", int(seen.sum()), arm=arm, visit=v)
+            if not disp:
+                add("visit_not_assessed", int((in_arm & ~seen).sum()), arm=arm, visit=v)
+                continue
             gone = in_arm & disc & (last < v) & ~seen
             new = gone & (last >= previous)
-            add("visit_assessed", int(seen.sum()), arm=arm, visit=v)
             add("visit_missed", int((in_arm & ~seen & ~gone).sum()), arm=arm, visit=v)
             add("discontinued_total", int(gone.sum()), arm=arm, visit=v)
             add("discontinued", int(new.sum()), arm=arm, visit=v)
@@ -153,41 +224,113 @@ def consort_rows(trial, *, primary_visit: int = PRIMARY_VISIT,
                 add("discontinued", n, arm=arm, visit=v, group=reason)
             previous = v
 
-        # Analysis of the primary endpoint
-        analysed = in_arm & itt & evaluable
-        add("analysed", int(analysed.sum()), arm=arm, visit=primary_visit, population="ITT")
-        out = in_arm & ~analysed
-        left = disc & (last < primary_visit) & ~at_primary
-        why = pd.Series(np.select(
-            [~itt, at_primary, left & (dreason != ""), left],
-            [NOT_ITT, INCOMPLETE.format(v=primary_visit), dreason, UNKNOWN],
-            default=MISSED_VISIT.format(v=primary_visit)), index=adsl.index)
-        add("not_analysed", int(out.sum()), arm=arm, visit=primary_visit, population="ITT")
-        for reason, n in _count_reasons(why[out]):
-            add("not_analysed", n, arm=arm, visit=primary_visit, group=reason,
-                population="ITT")
+    # Analysis of every decision endpoint computed here
+    for ep in decision_endpoints(spec):
+        pop = spec.populations.get(ep.population) or spec.populations["itt"]
+        in_pop = _text(adsl[pop.flag]) == pop.value
+        pkey = population_key(pop.id)
+        not_in = NOT_IN.format(population=population_word(pop.id))
+        if ep.kind == "binary_responder":
+            v = ep.visit if ep.visit is not None else spec.primary_visit
+            evaluable = _evaluable_response(trial, ep, v, ids)
+            at_visit = ids.isin(attended.get(v, set()))
+            left = disc & (last < v) & ~at_visit
+            why = pd.Series(np.select(
+                [~in_pop, at_visit, left & (dreason != ""), left],
+                [not_in, INCOMPLETE.format(Visit=_visit_word(spec, v)), dreason, UNKNOWN],
+                default=MISSED_VISIT.format(visit=_visit_word(spec, v).lower())),
+                index=adsl.index)
+        else:
+            v = None
+            evaluable = _has_follow_up(trial, ep, ids)
+            left = disc & ~evaluable
+            why = pd.Series(np.select(
+                [~in_pop, left & (dreason != ""), left], [not_in, dreason, UNKNOWN],
+                default=NO_FOLLOW_UP), index=adsl.index)
+        for arm in trial.arms:
+            in_arm = trt == arm
+            analysed = in_arm & in_pop & evaluable
+            out = in_arm & ~analysed
+            kw = dict(arm=arm, visit=v, population=pkey, analysis=ep.id)
+            add("analysed", int(analysed.sum()), **kw)
+            add("not_analysed", int(out.sum()), **kw)
+            for reason, n in _count_reasons(why[out], dorder if disp else ()):
+                if n:
+                    add("not_analysed", n, group=reason, **kw)
     return rows
+
+
+def _frames(trial, spec, endpoint_ids) -> dict[str, pd.DataFrame]:
+    return {spec.endpoint(e).dataset: dataset(trial, spec.endpoint(e).dataset)
+            for e in endpoint_ids if spec.endpoint(e).dataset}
+
+
+def _evaluable_response(trial, ep, visit, ids: pd.Series) -> pd.Series:
+    """True where the responder status of ``ep`` at ``visit`` can be determined."""
+    from analysis.spec.rules import evaluate
+
+    spec = trial.spec
+    rule = spec.rules[ep.rule]
+    resp = evaluate(rule, spec, _frames(trial, spec, rule.endpoints), visit, subjects=ids)
+    return pd.Series(resp["EVALFL"].to_numpy() == "Y", index=ids.index)
+
+
+def _has_follow_up(trial, ep, ids: pd.Series) -> pd.Series:
+    """True where ``ep`` has at least one non-missing post-baseline value."""
+    spec = trial.spec
+    df = dataset(trial, ep.dataset)
+    if df.empty:
+        return pd.Series(False, index=ids.index)
+    d = df[df["PARAMCD"].astype(str) == ep.paramcd]
+    vis = pd.to_numeric(d["AVISITN"], errors="coerce")
+    ok = d[vis.isin(spec.analysed_visits(ep)) & pd.to_numeric(d["AVAL"], errors="coerce").notna()]
+    return ids.isin(set(ok[spec.data.subject_column].astype(str)))
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """Patients analysed for one decision endpoint, per arm, with the reasons of the others."""
+
+    endpoint: str
+    label: str
+    counts: dict[str, int]
+    reasons: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    visit: int | None = None
 
 
 @dataclass(frozen=True)
 class ConsortFlow:
-    """The counts of a CONSORT diagram, read from the results store."""
+    """The counts of a CONSORT diagram, read from the results store.
+
+    ``assessed``/``excluded`` are ``None`` without a screening log, ``received`` is ``None``
+    when receipt is not recorded, ``discontinued`` is ``None`` without disposition data
+    (``visit_missed`` then counts every patient not assessed).
+    """
 
     arms: tuple[str, ...]
-    assessed: int
-    excluded: int
-    exclusion_reasons: list[tuple[str, int]]
     randomised: int
     allocated: dict[str, int]
-    received: dict[str, int]
-    not_received: dict[str, list[tuple[str, int]]]
-    visits: tuple[int, ...]
-    visit_assessed: dict[tuple[str, int], int]
-    visit_missed: dict[tuple[str, int], int]
-    discontinued: dict[tuple[str, int], list[tuple[str, int]]]
-    primary_visit: int
-    analysed: dict[str, int]
-    not_analysed: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    assessed: int | None = None
+    excluded: int | None = None
+    exclusion_reasons: list[tuple[str, int]] = field(default_factory=list)
+    received: dict[str, int] | None = None
+    not_received: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    visits: tuple[int, ...] = ()
+    visit_labels: dict[int, str] = field(default_factory=dict)
+    visit_assessed: dict[tuple[str, int], int] = field(default_factory=dict)
+    visit_missed: dict[tuple[str, int], int] = field(default_factory=dict)
+    discontinued: dict[tuple[str, int], list[tuple[str, int]]] | None = None
+    analyses: tuple[Analysed, ...] = ()
+
+    @property
+    def enrolment(self) -> bool:
+        return self.assessed is not None
+
+    def analysed(self, endpoint: str | None = None) -> dict[str, int]:
+        """Analysed counts per arm of ``endpoint`` (default: the first decision endpoint)."""
+        a = self.analyses[0] if endpoint is None else \
+            next(x for x in self.analyses if x.endpoint == endpoint)
+        return a.counts
 
 
 def _reasons(df: pd.DataFrame, order=()) -> list[tuple[str, int]]:
@@ -200,50 +343,78 @@ def _reasons(df: pd.DataFrame, order=()) -> list[tuple[str, int]]:
     return first + rest
 
 
-def flow_from_store(store: ResultsStore, arms=None, *,
+def endpoint_label(spec, endpoint_id: str) -> str:
+    """Short label of an endpoint for the diagram (the id when unknown)."""
+    if spec is None:
+        return endpoint_id
+    try:
+        ep = spec.endpoint(endpoint_id)
+    except KeyError:
+        return endpoint_id
+    return ep.short_label or ep.label
+
+
+def flow_from_store(store: ResultsStore, arms=None, *, spec=None,
                     reason_order: tuple[str, ...] | None = None) -> ConsortFlow:
     """The :class:`ConsortFlow` held in ``store`` (rows written by :func:`consort_rows`).
 
-    ``arms`` gives the column order (default: the order of the ``allocated`` rows).
+    ``arms`` gives the column order (default: the order of the ``allocated`` rows); ``spec``
+    supplies visit and endpoint labels and the declared reason orders.
     """
     t = store.select(ENDPOINT)
     if t.empty:
         raise ValueError("the results store has no CONSORT rows")
 
-    def one(stat, arm="Overall", visit="", group=""):
-        r = t[(t["statistic"] == stat) & (t["arm"] == arm) & (t["visit"] == str(visit))
-              & (t["group"] == group)]
+    def sel(stat, arm="Overall", visit="", analysis=None):
+        r = t[(t["statistic"] == stat) & (t["arm"] == arm) & (t["visit"] == str(visit))]
+        return r if analysis is None else r[r["analysis"] == analysis]
+
+    def one(stat, arm="Overall", visit="", analysis=None, group=""):
+        r = sel(stat, arm, visit, analysis)
+        r = r[r["group"] == group]
         if len(r) != 1:
             raise ValueError(f"{len(r)} CONSORT rows for {stat!r} arm={arm!r} visit={visit!r}")
         return int(r["value"].iloc[0])
 
-    def reasons(stat, arm="Overall", visit="", order=()):
-        r = t[(t["statistic"] == stat) & (t["arm"] == arm) & (t["visit"] == str(visit))]
-        return _reasons(r, order)
+    def has(stat):
+        return bool((t["statistic"] == stat).any())
 
     if arms is None:
         arms = tuple(dict.fromkeys(t.loc[t["statistic"] == "allocated", "arm"]))
     arms = tuple(arms)
+    screening = (spec.modules.get("screening") or {}) if spec is not None else {}
+    order = tuple(screening.get("reasons") or ()) if reason_order is None else tuple(reason_order)
+    dorder = tuple(((spec.modules.get("disposition") or {}).get("reasons") or ())
+                   if spec is not None else ())
     vis = t.loc[t["statistic"] == "visit_assessed", "visit"]
     visits = tuple(sorted({int(float(v)) for v in vis}))
-    primary = int(float(t.loc[t["statistic"] == "analysed", "visit"].iloc[0]))
-    order = exclusion_reason_order() if reason_order is None else tuple(reason_order)
+    missed = "visit_missed" if has("visit_missed") else "visit_not_assessed"
+    analyses = []
+    an = t[t["statistic"] == "analysed"]
+    for ep_id in dict.fromkeys(an["analysis"]):
+        v = an.loc[an["analysis"] == ep_id, "visit"].iloc[0]
+        analyses.append(Analysed(
+            endpoint=ep_id, label=endpoint_label(spec, ep_id),
+            counts={a: one("analysed", a, v, ep_id) for a in arms},
+            reasons={a: _reasons(sel("not_analysed", a, v, ep_id), dorder) for a in arms},
+            visit=int(float(v)) if v != "" else None))
     return ConsortFlow(
         arms=arms,
-        assessed=one("assessed"),
-        excluded=one("excluded"),
-        exclusion_reasons=reasons("excluded", order=order),
         randomised=one("randomised"),
         allocated={a: one("allocated", a) for a in arms},
-        received={a: one("received", a) for a in arms},
-        not_received={a: reasons("not_received", a) for a in arms},
+        assessed=one("assessed") if has("assessed") else None,
+        excluded=one("excluded") if has("excluded") else None,
+        exclusion_reasons=_reasons(sel("excluded"), order),
+        received={a: one("received", a) for a in arms} if has("received") else None,
+        not_received={a: _reasons(sel("not_received", a)) for a in arms},
         visits=visits,
+        visit_labels={v: visit_label(spec, v) if spec is not None else f"Visit {v}"
+                      for v in visits},
         visit_assessed={(a, v): one("visit_assessed", a, v) for a in arms for v in visits},
-        visit_missed={(a, v): one("visit_missed", a, v) for a in arms for v in visits},
-        discontinued={(a, v): reasons("discontinued", a, v) for a in arms for v in visits},
-        primary_visit=primary,
-        analysed={a: one("analysed", a, primary) for a in arms},
-        not_analysed={a: reasons("not_analysed", a, primary) for a in arms},
+        visit_missed={(a, v): one(missed, a, v) for a in arms for v in visits},
+        discontinued=({(a, v): _reasons(sel("discontinued", a, v), dorder) for a in arms
+                       for v in visits} if has("discontinued") else None),
+        analyses=tuple(analyses),
     )
 
 
@@ -251,23 +422,29 @@ def _n(n: int) -> str:
     return f"(n = {n:,})"
 
 
-def box_texts(flow: ConsortFlow) -> dict:
-    """The text of every diagram box: ``{"assessed", "excluded", "randomised"}`` strings and
-    ``{"allocation", "followup", "analysis"}`` dicts keyed by arm. Sub-items are indented
-    with two spaces per level (the drawing wraps long lines keeping the indent)."""
-    excl = [f"Excluded {_n(flow.excluded)}"]
-    excl += [f"  {r} {_n(n)}" for r, n in flow.exclusion_reasons]
+def box_texts(flow: ConsortFlow, extra_analysed=()) -> dict:
+    """The text of every diagram box: ``{"assessed", "excluded", "randomised"}`` strings
+    (the first two only with a screening log) and ``{"allocation", "followup", "analysis"}``
+    dicts keyed by arm. ``extra_analysed`` adds ``(label, {arm: n})`` analysed lines (decision
+    endpoints counted by their own family). Sub-items are indented with two spaces per level
+    (the drawing wraps long lines keeping the indent)."""
     alloc, follow, analysis = {}, {}, {}
     for a in flow.arms:
-        nr = flow.allocated[a] - flow.received[a]
-        lines = [f"Allocated to {a} {_n(flow.allocated[a])}",
-                 f"  Received allocated intervention {_n(flow.received[a])}",
-                 f"  Did not receive allocated intervention {_n(nr)}"]
-        lines += [f"    {r} {_n(n)}" for r, n in flow.not_received[a]]
+        lines = [f"Allocated to {a} {_n(flow.allocated[a])}"]
+        if flow.received is not None:
+            nr = flow.allocated[a] - flow.received[a]
+            lines += [f"  Received allocated intervention {_n(flow.received[a])}",
+                      f"  Did not receive allocated intervention {_n(nr)}"]
+            lines += [f"    {r} {_n(n)}" for r, n in flow.not_received.get(a, [])]
         alloc[a] = "\n".join(lines)
         lines = []
         for v in flow.visits:
-            lines.append(f"Month {v}: assessed {_n(flow.visit_assessed[(a, v)])}")
+            label = flow.visit_labels.get(v, f"Visit {v}")
+            lines.append(f"{label}: assessed {_n(flow.visit_assessed[(a, v)])}")
+            if flow.discontinued is None:
+                if flow.visit_missed[(a, v)]:
+                    lines.append(f"  Not assessed {_n(flow.visit_missed[(a, v)])}")
+                continue
             gone = flow.discontinued[(a, v)]
             if gone:
                 lines.append(f"  Lost or discontinued {_n(sum(n for _, n in gone))}")
@@ -275,16 +452,21 @@ def box_texts(flow: ConsortFlow) -> dict:
             if flow.visit_missed[(a, v)]:
                 lines.append(f"  Missed visit, still in study {_n(flow.visit_missed[(a, v)])}")
         follow[a] = "\n".join(lines)
-        out = flow.not_analysed[a]
-        lines = [f"Analysed for the primary endpoint {_n(flow.analysed[a])}",
-                 f"  Excluded from this analysis {_n(sum(n for _, n in out))}"]
-        lines += [f"    {r} {_n(n)}" for r, n in out]
-        analysis[a] = "\n".join(lines)
-    return {
-        "assessed": f"Assessed for eligibility {_n(flow.assessed)}",
-        "excluded": "\n".join(excl),
-        "randomised": f"Randomised {_n(flow.randomised)}",
-        "allocation": alloc,
-        "followup": follow,
-        "analysis": analysis,
-    }
+        lines = []
+        for an in flow.analyses:
+            out = an.reasons.get(a, [])
+            lines += [f"Analysed for {an.label} {_n(an.counts[a])}",
+                      f"  Excluded from this analysis {_n(sum(n for _, n in out))}"]
+            lines += [f"    {r} {_n(n)}" for r, n in out]
+        for label, counts in extra_analysed:
+            if a in counts:
+                lines.append(f"Analysed for {label} {_n(counts[a])}")
+        analysis[a] = "\n".join(lines) or "Analysed (n = –)"
+    out = {"randomised": f"Randomised {_n(flow.randomised)}", "allocation": alloc,
+           "followup": follow, "analysis": analysis}
+    if flow.enrolment:
+        excl = [f"Excluded {_n(flow.excluded)}"]
+        excl += [f"  {r} {_n(n)}" for r, n in flow.exclusion_reasons]
+        out = {"assessed": f"Assessed for eligibility {_n(flow.assessed)}",
+               "excluded": "\n".join(excl), **out}
+    return out

@@ -2,7 +2,9 @@
 
 Family contract (see ``docs/ARCHITECTURE.md``): :func:`compute` returns the store rows,
 :func:`tables` the exported tables, :func:`figures` the CONSORT diagram. Chapters call
-:func:`consort_figure` and :func:`baseline_table` with the loaded report.
+:func:`consort_figure` and :func:`baseline_table` with the loaded report. What is counted and
+tabulated follows the trial's specification (:mod:`analysis.families.consort`,
+:mod:`analysis.families.baseline`).
 """
 
 from __future__ import annotations
@@ -10,8 +12,18 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.displays.consort_plot import draw_consort
-from analysis.families.baseline import BASELINE_VARS, baseline_rows, table_one
-from analysis.families.consort import ENDPOINT, box_texts, consort_rows, flow_from_store
+from analysis.escape import Markdown
+from analysis.families.baseline import baseline_rows, table_one, variables
+from analysis.families.common import join
+from analysis.families.consort import (
+    ENDPOINT,
+    box_texts,
+    consort_rows,
+    decision_endpoints,
+    endpoint_label,
+    flow_from_store,
+    visit_label,
+)
 from analysis.results import ResultsStore
 
 SHOW_SMD = True  # standardised mean differences in Table 1; p-values stay off (CONSORT)
@@ -19,27 +31,29 @@ SHOW_SMD = True  # standardised mean differences in Table 1; p-values stay off (
 
 def compute(trial) -> list[dict]:
     """CONSORT counts (endpoint ``"consort"``) and Table 1 statistics (``"baseline:*"``)."""
-    return consort_rows(trial) + baseline_rows(trial, BASELINE_VARS, smd=SHOW_SMD)
+    return consort_rows(trial) + baseline_rows(trial, variables(trial.spec), smd=SHOW_SMD)
 
 
 def baseline_table(trial_or_report, store: ResultsStore | None = None, *,
                    smd: bool = SHOW_SMD) -> pd.DataFrame:
     """Table 1 from the store: ``baseline_table(rep)`` or ``baseline_table(trial, store)``."""
     trial, store = _unpack(trial_or_report, store)
-    return table_one(store, trial.arms, BASELINE_VARS, smd=smd)
+    return table_one(store, trial.arms, variables(trial.spec), smd=smd)
 
 
 def consort_counts(store: ResultsStore) -> pd.DataFrame:
-    """The CONSORT rows of the store as a tidy table (stage order, reasons under totals)."""
+    """The CONSORT rows of the store as a tidy table (stage order, reasons under totals);
+    ``endpoint`` names the decision endpoint of the analysed counts."""
     t = store.select(ENDPOINT).copy()
     order = ["assessed", "not_eligible", "excluded", "randomised", "allocated", "received",
-             "not_received", "visit_assessed", "visit_missed", "discontinued",
-             "discontinued_total", "analysed", "not_analysed"]
+             "not_received", "visit_assessed", "visit_missed", "visit_not_assessed",
+             "discontinued", "discontinued_total", "analysed", "not_analysed"]
     t["_s"] = t["statistic"].map({s: i for i, s in enumerate(order)})
     t["_v"] = pd.to_numeric(t["visit"], errors="coerce").fillna(-1)
     t["_g"] = t["group"] != ""
-    t = t.sort_values(["_s", "_v", "arm", "_g", "group"], kind="mergesort")
-    out = t[["statistic", "arm", "visit", "group", "value"]].rename(
+    t["endpoint"] = t["analysis"].where(t["statistic"].isin(["analysed", "not_analysed"]), "")
+    t = t.sort_values(["_s", "endpoint", "_v", "arm", "_g", "group"], kind="mergesort")
+    out = t[["statistic", "endpoint", "arm", "visit", "group", "value"]].rename(
         columns={"value": "n", "group": "reason"})
     out["n"] = out["n"].astype(int)
     return out.reset_index(drop=True)
@@ -50,27 +64,33 @@ def tables(trial, store: ResultsStore) -> dict[str, pd.DataFrame]:
     return {"baseline_table": baseline_table(trial, store), "consort_counts": consort_counts(store)}
 
 
+def flow(trial_or_report, store: ResultsStore | None = None):
+    """The CONSORT flow of the store, labelled from the trial's specification."""
+    trial, store = _unpack(trial_or_report, store)
+    return flow_from_store(store, trial.arms, spec=trial.spec)
+
+
 def consort_figure(trial_or_report, store: ResultsStore | None = None):
     """The CONSORT flow diagram drawn from the store's counts, with the analysed numbers of
-    every co-primary endpoint (:func:`coprimary_analysed`)."""
+    every decision endpoint (those counted by their own family: :func:`store_analysed`)."""
     trial, store = _unpack(trial_or_report, store)
-    texts = box_texts(flow_from_store(store, trial.arms))
-    for label, counts in coprimary_analysed(store, trial.arms):
-        for arm, n in counts.items():
-            texts["analysis"][arm] += f"\nAnalysed for {label} (n = {n:,})"
+    texts = box_texts(flow(trial, store), store_analysed(store, trial.spec, trial.arms))
     return draw_consort(texts, arms=trial.arms)
 
 
-def coprimary_analysed(store: ResultsStore, arms) -> list[tuple[str, dict[str, int]]]:
-    """``[(label, {arm: n analysed})]`` for the co-primary endpoints besides the responder
-    endpoint of the CONSORT counts: the structural endpoint's analysed patients are the ``n``
-    of its primary-analysis adjusted means in the store (none when it was not analysed)."""
-    from analysis.families.coprimary import T2
-
-    rows = store.select(T2, analysis="primary", statistic="adjusted_mean")
-    counts = {r.arm: int(r.n) for r in rows.itertuples() if r.arm in set(arms)
-              and r.n == r.n}
-    return [("disc T2 (structural co-primary)", counts)] if counts else []
+def store_analysed(store: ResultsStore, spec, arms) -> list[tuple[str, dict[str, int]]]:
+    """``[(label, {arm: n analysed})]`` for the decision endpoints that the CONSORT counts do
+    not cover (single-visit continuous, time to event): the ``n`` of each arm's rows of the
+    endpoint's primary analysis in the store (none when it was not analysed)."""
+    out = []
+    for ep in decision_endpoints(spec, kinds=("single_visit_continuous", "time_to_event")):
+        rows = store.select(ep.id, analysis="primary")
+        rows = rows[rows["arm"].isin(set(arms)) & rows["n"].notna()]
+        counts = {a: int(rows.loc[rows["arm"] == a, "n"].max()) for a in arms
+                  if (rows["arm"] == a).any()}
+        if counts:
+            out.append((endpoint_label(spec, ep.id), counts))
+    return out
 
 
 def figures(trial, store: ResultsStore) -> dict:
@@ -91,38 +111,32 @@ def show_consort(rep=None) -> None:
     show_figure("consort", alt="CONSORT diagram")
 
 
-PROPER_NOUNS = {"Pfirrmann", "Schizas", "Modic", "Oswestry"}
-
-
 def _lower_first(text: str) -> str:
-    """Lower-case the first letter unless the first word is an acronym or a proper noun.
+    """Lower-case the first letter unless the first word has another capital (an acronym or a
+    name such as "BDI-II" or "McDonald").
 
-    >>> _lower_first("Facet syndrome"), _lower_first("SF-36 score"), _lower_first("Pfirrmann 3")
-    ('facet syndrome', 'SF-36 score', 'Pfirrmann 3')
+    >>> _lower_first("Facet syndrome"), _lower_first("BDI-II score")
+    ('facet syndrome', 'BDI-II score')
     """
     word = text.split(" ")[0]
-    if sum(c.isupper() for c in word) > 1 or word in PROPER_NOUNS:
+    if sum(c.isupper() for c in word) > 1:
         return text
     return text[:1].lower() + text[1:]
 
 
-def _series(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def exclusion_sentence(store: ResultsStore, top: int = 3) -> str:
-    """``'the most frequent reasons were X (n = 16), Y (n = 16) and Z (n = 12)'``."""
+    """``'the most frequent reasons were X (n = 16), Y (n = 16) and Z (n = 12)'`` (the
+    reasons as recorded; "" without a screening log)."""
     ex = store.select(ENDPOINT, statistic="excluded")
+    if ex.empty:
+        return ""
     ex = ex[(ex["group"] != "") & (ex["value"] > 0)]
     ex = ex.sort_values(["value", "group"], ascending=[False, True], kind="mergesort").head(top)
-    items = [f"{_lower_first(g)} (n = {int(v)})"
-             for g, v in zip(ex["group"], ex["value"], strict=True)]
+    items = [f"{g} (n = {int(v)})" for g, v in zip(ex["group"], ex["value"], strict=True)]
     if not items:
         return "no reasons were recorded"
     word = "reason was" if len(items) == 1 else "reasons were"
-    return f"the most frequent {word} {_series(items)}"
+    return f"the most frequent {word} {join(items)}"
 
 
 def smd_sentence(trial_or_report, store: ResultsStore | None = None,
@@ -139,7 +153,7 @@ def smd_sentence(trial_or_report, store: ResultsStore | None = None,
         return "Standardised differences could not be computed."
     by_var = t.groupby("endpoint")["value"].max()
     top = by_var.idxmax()
-    var = next(v for v in BASELINE_VARS if f"baseline:{v.name}" == top)
+    var = next(v for v in variables(trial.spec) if f"baseline:{v.name}" == top)
     above = int((by_var > threshold).sum())
     return (f"The largest absolute standardised difference between arms was "
             f"{fmt_num(by_var[top], 2)} ({_lower_first(variable_label(var).split(' (')[0])}); "
@@ -162,16 +176,77 @@ def show_baseline_table(rep):
 
 
 def recruitment_sentence(trial) -> str:
-    """Recruitment and follow-up periods from the data (CONSORT item 23a).
+    """Recruitment and follow-up periods from the data (CONSORT item 23a): ADSL ``RANDDT``
+    and the ``ADT`` of the follow-up datasets ("" when the data have no such dates).
 
     ``"Patients were randomised between April 2018 and December 2022; the last follow-up
     assessment took place in December 2024."``
     """
-    rand = pd.to_datetime(trial.adsl["RANDDT"], errors="coerce").dropna()
-    visits = pd.to_datetime(trial.adqs["ADT"], errors="coerce").dropna()
+    from analysis.families.common import dataset
+    from analysis.families.consort import followup_endpoints
+
+    adsl = trial.adsl
+    if "RANDDT" not in adsl.columns:
+        return ""
+    rand = pd.to_datetime(adsl["RANDDT"], errors="coerce").dropna()
     if rand.empty:
         return ""
+    spec = getattr(trial, "spec", None)
+    names = ([e.dataset for e in followup_endpoints(spec)] if spec is not None else ["adqs"])
+    dates = [pd.to_datetime(d["ADT"], errors="coerce") for d in
+             (dataset(trial, n) for n in dict.fromkeys(names)) if "ADT" in d.columns]
+    visits = pd.concat(dates).dropna() if dates else pd.Series(dtype="datetime64[ns]")
     text = (f"Patients were randomised between {rand.min():%B %Y} and {rand.max():%B %Y}")
     if not visits.empty:
         text += f"; the last follow-up assessment took place in {visits.max():%B %Y}"
     return text + "."
+
+
+# ---------------------------------------------------------------- prose for the chapter
+
+def allocation_sentence(trial_or_report, store: ResultsStore | None = None) -> Markdown:
+    """Randomised and allocated (and received, when recorded) per arm, from the store."""
+    trial, store = _unpack(trial_or_report, store)
+    f = flow(trial, store)
+    alloc = join([f"{f.allocated[a]:,} to {a}" for a in f.arms])
+    text = f"{f.randomised:,} patients were randomised: {alloc}."
+    if f.received is not None:
+        text += (" The allocated intervention was received by "
+                 + join([f"{f.received[a]:,} {a}" for a in f.arms]) + " patients.")
+    return Markdown("{}").format(text)
+
+
+def enrolment_sentence(trial_or_report, store: ResultsStore | None = None) -> Markdown:
+    """Screened and excluded with the most frequent reasons ("" without a screening log)."""
+    trial, store = _unpack(trial_or_report, store)
+    f = flow(trial, store)
+    if not f.enrolment:
+        return Markdown("")
+    return Markdown("{}").format(
+        f"Of {f.assessed:,} people assessed for eligibility, {f.excluded:,} were not "
+        f"randomised; {exclusion_sentence(store)}.")
+
+
+def followup_sentence(trial_or_report, store: ResultsStore | None = None) -> Markdown:
+    """Attendance at the primary visit and, per decision endpoint, the patients analysed."""
+    trial, store = _unpack(trial_or_report, store)
+    f = flow(trial, store)
+    spec = trial.spec
+    v = spec.primary_visit
+    parts = []
+    if v in f.visits:
+        seen = join([f"{f.visit_assessed[(a, v)]:,} {a}" for a in f.arms])
+        parts.append(f"At the primary visit ({visit_label(spec, v).lower()}), {seen} "
+                     "patients were assessed")
+        if f.discontinued is not None:
+            gone = join([f"{int(store.value(ENDPOINT, 'discontinued_total', arm=a, visit=v)):,}"
+                         for a in f.arms])
+            parts[-1] += f", and {gone} had left the study"
+        parts[-1] += "."
+    for an in f.analyses:
+        counts = join([f"{an.counts[a]:,} {a}" for a in f.arms])
+        parts.append(f"{counts} patients were analysed for {_lower_first(an.label)}.")
+    for label, counts in store_analysed(store, spec, trial.arms):
+        parts.append(join([f"{counts.get(a, 0):,} {a}" for a in trial.arms])
+                     + f" patients were analysed for {_lower_first(label)}.")
+    return Markdown("{}").format(" ".join(parts))
