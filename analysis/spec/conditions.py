@@ -14,6 +14,9 @@ fenced div ``::: {.when module="adverse_events"}``. The attributes, all of which
 ``synthetic``, ``decision``, ``mcid``
     ``"true"``/``"false"``: the data are synthetic; a decision rule is declared; some
     repeated continuous endpoint declares an MCID;
+``by_visit``
+    ``"true"``/``"false"``: some binary responder endpoint is analysed at every visit of a
+    list (it has no single ``visit``);
 ``not``
     a nested mapping that must *not* hold.
 
@@ -33,7 +36,7 @@ True
 
 from __future__ import annotations
 
-KEYS = ("module", "kind", "role", "arms", "synthetic", "decision", "mcid", "not")
+KEYS = ("module", "kind", "role", "arms", "synthetic", "decision", "mcid", "by_visit", "not")
 
 
 def _true(value) -> bool:
@@ -90,5 +93,10 @@ def holds(spec, available, attrs: dict, synthetic: bool | None = None) -> bool:
         has = any(ep.kind == "repeated_continuous" and ep.mcid is not None
                   for ep in spec.endpoints)
         if has != _true(attrs["mcid"]):
+            return False
+    if "by_visit" in attrs:
+        has = any(ep.kind == "binary_responder" and getattr(ep, "visit", None) is None
+                  for ep in spec.endpoints)
+        if has != _true(attrs["by_visit"]):
             return False
     return not ("not" in attrs and holds(spec, available, attrs["not"], synthetic))

@@ -451,8 +451,8 @@ class MMRMFit:
 
 
 def fit_change_mmrm(data: pd.DataFrame, *, arms, control, response="CHG", baseline="BASE",
-                    arm="TRT01P", visit="AVISITN", subject="USUBJID", covariates=("COUNTRY",),
-                    covariates_by_visit: bool = False, level: float = 0.95,
+                    arm="TRT01P", visit="AVISITN", subject="USUBJID", covariates=(),
+                    covariates_by_visit: bool = False, continuous=(), level: float = 0.95,
                     df_method: str = "kenward-roger",
                     lsmeans_weights: str = "proportional") -> MMRMFit:
     """MMRM of ``response ~ arm x visit + baseline x visit + covariates`` (unstructured, REML).
@@ -466,6 +466,12 @@ def fit_change_mmrm(data: pd.DataFrame, *, arms, control, response="CHG", baseli
 
     Parameters
     ----------
+    covariates : sequence of str
+        Categorical covariates (subject-level columns), as dummy variables.
+    continuous : sequence of str
+        Continuous covariates (subject-level columns), centred on their subject-level mean
+        (so the LS means are at their mean); one common slope, or one per visit if
+        ``covariates_by_visit``.
     df_method : {"kenward-roger", "satterthwaite"}
         Inference for LS means and contrasts: Kenward-Roger (adjusted covariance and df, as
         R mmrm ``method = "Kenward-Roger"`` / SAS ``DDFM=KR``) or Satterthwaite df with the
@@ -482,8 +488,8 @@ def fit_change_mmrm(data: pd.DataFrame, *, arms, control, response="CHG", baseli
     if lsmeans_weights not in LSMEANS_WEIGHTS:
         raise ValueError(f"lsmeans_weights must be one of {LSMEANS_WEIGHTS}, "
                          f"got {lsmeans_weights!r}")
-    cols = [subject, visit, arm, response, baseline, *covariates]
-    d = data[cols].dropna(subset=[response, baseline]).copy()
+    cols = [subject, visit, arm, response, baseline, *covariates, *continuous]
+    d = data[cols].dropna(subset=[response, baseline, *continuous]).copy()
     d = d[d[arm].isin(arms)]
     visits = sorted(pd.unique(d[visit]).tolist())
     subj_level = d.drop_duplicates(subject)
@@ -515,6 +521,15 @@ def fit_change_mmrm(data: pd.DataFrame, *, arms, control, response="CHG", baseli
                 blocks.append(centred)
                 names.append(f"{cov}[{lev}]")
                 shift[names[-1]] = at
+    for cov in continuous:
+        centred = d[cov].to_numpy(float) - subj_level[cov].astype(float).mean()
+        if covariates_by_visit:
+            for v in visits:
+                blocks.append(centred * (vis == v))
+                names.append(f"{cov}:{v}")
+        else:
+            blocks.append(centred)
+            names.append(cov)
     X = np.column_stack(blocks)
     keep = X.any(axis=0) | np.isin(np.arange(X.shape[1]), range(len(arms) * len(visits)))
     X = X[:, keep]

@@ -1,15 +1,9 @@
-"""Time to first response: visit-based event times, Kaplan-Meier, log-rank, Cox (lifelines).
+"""Time to event: Kaplan-Meier, log-rank, Cox with a proportional-hazards test (lifelines).
 
-Event times come from scheduled visits, observed only at intervals. A subject's event time is
-the first post-baseline visit month at which the responder rule holds (the true time lies in
-the interval since the previous assessment: this interval censoring is approximated by the
-visit time). Follow-up ends at the first scheduled visit without an evaluable responder
-status: a subject who has not responded by then is right-censored at the last evaluable visit
-before it, and a subject who missed the first visit contributes no follow-up and is left out.
-So every subject at risk at a visit was assessed there, and the Kaplan-Meier estimate at the
-first visit equals the proportion of responders among the subjects assessed at that visit
-(as in a responders-by-visit table). Ties are frequent (every event falls on a visit month):
-the Cox model uses Efron's method.
+Input is one row per subject with ``arm``, ``time`` and ``event`` (1 event, 0 censored), from
+an ADTTE dataset (``event = 1 - CNSR``) or derived from a rule over scheduled visits
+(:func:`analysis.spec.rules.first_success`). Derived event times fall on visits, so ties are
+frequent: the Cox model uses Efron's method.
 
 Examples
 --------
@@ -26,8 +20,6 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from analysis.families.derive import responder
-
 #: Newton-Raphson settings of lifelines' CoxPHFitter: iterate to full convergence. lifelines
 #: stops when the step norm or the Newton decrement g'H^-1 g / 2 falls below ``precision``
 #: (default 1e-7, which leaves the log HR ~1e-7 off); 1e-24 on the decrement means a step of
@@ -35,54 +27,6 @@ from analysis.families.derive import responder
 COX_FIT_OPTIONS = {"precision": 1e-24, "r_precision": 0.0, "max_steps": 200}
 #: Time transform of the proportional-hazards test ("km", as R's cox.zph; one value per time)
 PH_TIME_TRANSFORM = "km"
-
-
-def first_response_times(adqs: pd.DataFrame, subjects: pd.DataFrame, *, arm: str = "TRT01P",
-                         visits=None) -> pd.DataFrame:
-    """One row per subject: ``USUBJID, arm, time, event, n_assessed``.
-
-    ``subjects`` has ``USUBJID`` and the ``arm`` column (e.g. the ITT rows of ADSL);
-    ``visits`` are the scheduled post-baseline visit months (default: those in ``adqs``).
-    A visit counts as attended when the responder status there is evaluable. Follow-up runs
-    over the scheduled visits in order and ends at the first response (``event`` 1 at that
-    visit) or at the first visit not attended: the subject is then censored at the last
-    attended visit before it (``event`` 0), as also when every visit was attended without
-    a response. A subject who missed the first scheduled visit has no follow-up and is
-    dropped. So the risk set at a visit holds exactly the subjects assessed there without
-    an earlier response, and the Kaplan-Meier estimate at the first visit is the proportion
-    of responders among those assessed. ``n_assessed`` is the number of visits followed.
-    """
-    q = adqs[adqs["PARAMCD"].isin(["VAS", "ODI"]) & adqs["USUBJID"].isin(subjects["USUBJID"])]
-    wide = q.pivot_table(index=["USUBJID", "AVISITN"], columns="PARAMCD", values="AVAL",
-                         aggfunc="first").reindex(columns=["VAS", "ODI"]).reset_index()
-    base = wide[wide["AVISITN"] == 0].set_index("USUBJID")
-    fu = wide[wide["AVISITN"] > 0]
-    if visits is None:
-        visits = sorted(pd.unique(fu["AVISITN"]).tolist())
-    visits = [float(v) for v in visits]
-    fu = fu[fu["AVISITN"].isin(visits)]
-    fu = fu.assign(
-        RESP=responder(base["VAS"].reindex(fu["USUBJID"]).to_numpy(), fu["VAS"].to_numpy(),
-                       base["ODI"].reindex(fu["USUBJID"]).to_numpy(), fu["ODI"].to_numpy()))
-    status = fu.pivot_table(index="USUBJID", columns="AVISITN", values="RESP",
-                            aggfunc="first").reindex(columns=visits).sort_index()
-    r = status.to_numpy(float)  # subjects x scheduled visits: 1, 0 or NaN (not attended)
-    n_vis = len(visits)
-    missed = np.isnan(r)
-    first_gap = np.where(missed.any(axis=1), missed.argmax(axis=1), n_vis)
-    hit = r == 1.0
-    first_hit = np.where(hit.any(axis=1), hit.argmax(axis=1), n_vis)
-    event = first_hit < first_gap
-    last = np.where(event, first_hit, first_gap - 1)  # index of the last visit followed
-    keep = last >= 0
-    times = np.asarray(visits, dtype=float)
-    out = pd.DataFrame({"USUBJID": status.index[keep].to_numpy(),
-                        "time": times[last[keep]],
-                        "event": event[keep].astype(int),
-                        "n_assessed": (last[keep] + 1).astype(int)})
-    arms = subjects.drop_duplicates("USUBJID").set_index("USUBJID")[arm]
-    out.insert(1, "arm", arms.reindex(out["USUBJID"]).to_numpy())
-    return out.reset_index(drop=True)
 
 
 def km_table(tte: pd.DataFrame, arm_label: str, level: float = 0.95) -> pd.DataFrame:
@@ -123,7 +67,7 @@ def km_at(tte: pd.DataFrame, arm_label: str, times, level: float = 0.95) -> pd.D
 
 
 def median_time(tte: pd.DataFrame, arm_label: str) -> float:
-    """Kaplan-Meier median time to response (NaN when not reached)."""
+    """Kaplan-Meier median time to event (NaN when not reached)."""
     from lifelines import KaplanMeierFitter
 
     d = tte[tte["arm"] == arm_label]
