@@ -1,20 +1,22 @@
-"""Immune response to the allogeneic cells (family module): anti-HLA and donor-specific antibodies.
+"""Immunogenicity (family module): antibodies against the product, from the module settings.
 
-Positivity is derived from the MFI (``AVAL``) and the threshold documented in the data
-dictionary (:func:`positivity_threshold`): positive when ``AVAL >= threshold``; the ``POSFL``
-column is only checked against it (:func:`posfl_disagreements`).
+Runs only when the specification declares the ``immunogenicity`` module and its dataset is
+present; otherwise :func:`compute` returns no rows and :func:`tables`/:func:`figures` nothing.
+The module names the dataset, its assay ``parameters`` (PARAMCD, label, short label, in
+display order), the ``positivity_threshold`` (positive when ``AVAL >= threshold``; a
+``POSFL`` column, when present, is only checked against it: :func:`posfl_disagreements`), the
+``unit`` of ``AVAL``, the ``population`` (analysed by the arm it declares, usually the arm
+received) and an optional ``association_endpoint`` (a responder endpoint whose response is
+compared between sensitised and non-sensitised patients).
 
-*De novo* sensitisation to an antibody class = negative at baseline and positive at a later
-visit. Subjects positive at baseline (pre-sensitised) or without a baseline value are not at
-risk and leave the denominators. At a given visit the denominator is the subjects at risk with a
-value at that visit; "any visit" (``visit=""``) counts subjects at risk with at least one
-post-baseline value, positive at any of them. Class ``"ANY"`` = de novo in at least one class,
-among subjects at risk for at least one class with a post-baseline value.
+*De novo* sensitisation to a parameter = negative at baseline and positive at a later visit.
+Subjects positive at baseline (pre-sensitised) or without a baseline value are not at risk and
+leave the denominators. At a given visit the denominator is the subjects at risk with a value
+at that visit; "any visit" (``visit=""``) counts subjects at risk with at least one
+post-baseline value, positive at any of them. Class ``"ANY"`` = de novo in at least one
+parameter, among subjects at risk for at least one with a post-baseline value.
 
-Population: safety population (``SAFFL == "Y"``) by actual arm (``TRT01A``): the response is to
-cells actually received.
-
-Results-store endpoints (population ``"SAF"``):
+Results-store endpoints (population = the module population's key, e.g. ``"SAF"``):
 
 - ``denovo_<PARAMCD>`` (and ``denovo_ANY``): per visit and ``visit=""`` (any visit), per arm:
   ``n``, ``N``, ``percent`` (0-100, Wilson 95 % limits);
@@ -24,9 +26,10 @@ Results-store endpoints (population ``"SAF"``):
 - ``immune_baseline_positive``: ``group=<PARAMCD>``, per arm: ``n``, ``N``, ``percent``;
 - ``mfi_<PARAMCD>``: per visit and arm: ``median``, ``q1``, ``q3`` (``n`` = subjects);
 - ``immune_threshold``: ``mfi`` (the threshold used) and ``posfl_disagreements``;
-- ``response_by_sensitisation`` (analysis ``"exploratory"``, visit 12, each experimental arm):
-  ``group="Sensitised"|"Not sensitised"``: ``n_responders``, ``N``, ``percent`` (Wilson);
-  ``group="Sensitised vs Not sensitised"``: ``risk_difference`` (Newcombe), ``p_value`` (Fisher).
+- ``response_by_sensitisation`` (analysis ``"exploratory"``, visit = the association
+  endpoint's visit, each experimental arm): ``group="Sensitised"|"Not sensitised"``:
+  ``n_responders``, ``N``, ``percent`` (Wilson); ``group="Sensitised vs Not sensitised"``:
+  ``risk_difference`` (Newcombe), ``p_value`` (Fisher).
 """
 
 from __future__ import annotations
@@ -35,39 +38,56 @@ import numpy as np
 import pandas as pd
 
 from analysis.displays.formatting import fmt_ci, fmt_num, fmt_p
+from analysis.families.common import dataset, join, module, population, population_key
 from analysis.results import result_row
 from analysis.stats.binary import fisher_exact, newcombe_rd_ci, wilson_ci
 
-CLASS_ORDER = ["HLAI", "HLAII", "DSA"]
-#: Short display labels of the contract's classes (others use their PARAM).
-SHORT_LABELS = {"HLAI": "Anti-HLA class I", "HLAII": "Anti-HLA class II",
-                "DSA": "Donor-specific (DSA)"}
+MODULE = "immunogenicity"
 ANY = "ANY"
-POP = "SAF"
-THRESHOLD_KEY = "immune_positivity_threshold"
+GROUPS = ("Sensitised", "Not sensitised")
+CONTRAST = "Sensitised vs Not sensitised"
 
 
-# ---------------------------------------------------------------- derivations
-def positivity_threshold() -> float:
-    """The MFI positivity threshold documented in the data dictionary.
-
-    The dictionary key is ``immune_positivity_threshold`` (``analysis/dictionary.yaml``).
-    """
-    from analysis.data import dictionary
-
-    return float(dictionary()[THRESHOLD_KEY])
+# ---------------------------------------------------------------- settings
+def settings(trial) -> dict | None:
+    """The module's settings when it is on, else ``None``."""
+    return module(trial, MODULE)
 
 
-def classes(adimm: pd.DataFrame) -> list[str]:
-    """Antibody classes (PARAMCD) present: HLAI, HLAII, DSA first, then any others sorted."""
-    present = set(adimm["PARAMCD"].astype(str))
-    return [c for c in CLASS_ORDER if c in present] + sorted(present - set(CLASS_ORDER))
+def positivity_threshold(trial) -> float:
+    """The positivity threshold declared by the module."""
+    return float(settings(trial)["positivity_threshold"])
 
 
-def class_labels(adimm: pd.DataFrame) -> dict[str, str]:
-    """``{PARAMCD: short label}``: :data:`SHORT_LABELS`, else the first PARAM seen; plus ``ANY``."""
-    labels = adimm.drop_duplicates("PARAMCD").set_index("PARAMCD")["PARAM"].astype(str)
-    out = {c: SHORT_LABELS.get(c) or labels.get(c, c) for c in classes(adimm)}
+def pop_key(trial) -> str:
+    """Store key of the module's population (e.g. ``"SAF"``)."""
+    return population_key((settings(trial) or {}).get("population", "safety"))
+
+
+def immune_data(trial) -> pd.DataFrame:
+    """The module's dataset (declared parameters only), subject column named ``USUBJID``."""
+    mod = settings(trial)
+    df = dataset(trial, mod["dataset"]).copy()
+    subj = trial.spec.data.subject_column
+    if subj != "USUBJID":
+        df = df.rename(columns={subj: "USUBJID"})
+    df["USUBJID"] = df["USUBJID"].astype(str)
+    df["AVISITN"] = pd.to_numeric(df["AVISITN"], errors="coerce")
+    df["AVAL"] = pd.to_numeric(df["AVAL"], errors="coerce")
+    return df.loc[df["PARAMCD"].astype(str).isin(classes(trial))].reset_index(drop=True)
+
+
+def classes(trial) -> list[str]:
+    """Parameters (PARAMCD) in the module's order."""
+    return [str(p["paramcd"]) for p in settings(trial)["parameters"]]
+
+
+def class_labels(trial, short: bool = True) -> dict[str, str]:
+    """``{PARAMCD: label}`` (short labels by default), plus ``ANY``."""
+    out = {}
+    for p in settings(trial)["parameters"]:
+        out[str(p["paramcd"])] = (p.get("short_label") if short else None) or p.get("label") \
+            or str(p["paramcd"])
     out[ANY] = "Any class"
     return out
 
@@ -82,14 +102,17 @@ def posfl_disagreements(adimm: pd.DataFrame, threshold: float) -> int:
 
 
 def safety_population(trial) -> pd.DataFrame:
-    """``USUBJID, ARM``: SAFFL == "Y" subjects with their actual arm, in trial arms only."""
-    adsl = trial.adsl
-    saf = adsl.loc[adsl["SAFFL"].astype(str) == "Y", ["USUBJID", "TRT01A"]]
-    saf = saf.rename(columns={"TRT01A": "ARM"})
-    return saf.loc[saf["ARM"].isin(trial.arms)].reset_index(drop=True)
+    """``USUBJID, ARM``: the module population's subjects with the arm they are analysed by."""
+    return population(trial, settings(trial).get("population", "safety"))
 
 
-def immune_status(adimm: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def _baseline_mask(adimm: pd.DataFrame, baseline_visit) -> pd.Series:
+    if "ABLFL" in adimm.columns:
+        return adimm["ABLFL"].fillna("").astype(str).eq("Y")
+    return adimm["AVISITN"].astype(float) == baseline_visit
+
+
+def immune_status(adimm: pd.DataFrame, threshold: float, baseline_visit=0) -> pd.DataFrame:
     """One row per subject x class with baseline status and de novo positivity by visit.
 
     Returns
@@ -103,11 +126,9 @@ def immune_status(adimm: pd.DataFrame, threshold: float) -> pd.DataFrame:
     d = adimm.loc[adimm["AVAL"].notna(), ["USUBJID", "PARAMCD", "AVISITN", "AVAL"]].copy()
     d["AVISITN"] = d["AVISITN"].astype(float)
     d["POS"] = d["AVAL"].astype(float) >= threshold
-    base_mask = d["AVISITN"] == 0
-    if "ABLFL" in adimm.columns:
-        base_mask = adimm.loc[d.index, "ABLFL"].astype(str).eq("Y")
+    base_mask = _baseline_mask(adimm, baseline_visit).loc[d.index]
     base = d.loc[base_mask].groupby(["USUBJID", "PARAMCD"])["POS"].max().rename("BASEPOS")
-    post = d.loc[~base_mask & (d["AVISITN"] > 0)]
+    post = d.loc[~base_mask & (d["AVISITN"] > baseline_visit)]
     g = post.groupby(["USUBJID", "PARAMCD"])
     npost = g.size().rename("N_POST")
     first = post.loc[post["POS"]].groupby(["USUBJID", "PARAMCD"])["AVISITN"].min()
@@ -120,11 +141,11 @@ def immune_status(adimm: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return out.sort_values(["USUBJID", "PARAMCD"]).reset_index(drop=True)
 
 
-def denovo_by_visit(adimm: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def denovo_by_visit(adimm: pd.DataFrame, threshold: float, baseline_visit=0) -> pd.DataFrame:
     """At-risk subjects' post-baseline values: ``USUBJID, PARAMCD, AVISITN, POS`` (positive)."""
-    status = immune_status(adimm, threshold)
+    status = immune_status(adimm, threshold, baseline_visit)
     at_risk = status.loc[status["AT_RISK"], ["USUBJID", "PARAMCD"]]
-    d = adimm.loc[adimm["AVAL"].notna() & (adimm["AVISITN"].astype(float) > 0),
+    d = adimm.loc[adimm["AVAL"].notna() & (adimm["AVISITN"].astype(float) > baseline_visit),
                   ["USUBJID", "PARAMCD", "AVISITN", "AVAL"]].copy()
     if "ABLFL" in adimm.columns:
         d = d.loc[adimm.loc[d.index, "ABLFL"].astype(str) != "Y"]
@@ -133,17 +154,17 @@ def denovo_by_visit(adimm: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return d.merge(at_risk, on=["USUBJID", "PARAMCD"])
 
 
-def sensitisation(adimm: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def sensitisation(adimm: pd.DataFrame, threshold: float, baseline_visit=0) -> pd.DataFrame:
     """Per subject: ``USUBJID, SENSITISED`` (de novo in any class; NaN when not evaluable)."""
-    status = immune_status(adimm, threshold)
+    status = immune_status(adimm, threshold, baseline_visit)
     ev = status.loc[status["DENOVO"].notna()]
     return (ev.groupby("USUBJID")["DENOVO"].max().astype(bool).rename("SENSITISED")
             .reset_index())
 
 
 # ---------------------------------------------------------------- statistics
-def _prop_rows(endpoint, x, n, *, arm, visit=None, group="", analysis="primary",
-               count_stat="n", population=POP):
+def _prop_rows(endpoint, x, n, *, arm, population, visit=None, group="", analysis="primary",
+               count_stat="n"):
     rows = [result_row(endpoint, count_stat, x, arm=arm, visit=visit, group=group, n=n,
                        analysis=analysis, population=population),
             result_row(endpoint, "N", n, arm=arm, visit=visit, group=group, n=n,
@@ -156,25 +177,24 @@ def _prop_rows(endpoint, x, n, *, arm, visit=None, group="", analysis="primary",
     return rows
 
 
-def _trial_threshold(trial) -> float:
-    thr = getattr(trial, "positivity_threshold", None)
-    return float(thr) if thr is not None else positivity_threshold()
-
-
 def compute(trial) -> list[dict]:
-    """All immune-response statistics (see the module docstring)."""
-    threshold = _trial_threshold(trial)
+    """All immunogenicity statistics (see the module docstring); none when the module is off."""
+    if settings(trial) is None:
+        return []
+    threshold = positivity_threshold(trial)
+    pop = pop_key(trial)
+    base_visit = trial.spec.baseline_visit
+    raw = immune_data(trial)
     saf = safety_population(trial)
-    adimm = trial.adimm.merge(saf, on="USUBJID")
-    rows = [result_row("immune_threshold", "mfi", threshold, population=POP),
+    adimm = raw.merge(saf, on="USUBJID")
+    rows = [result_row("immune_threshold", "mfi", threshold, population=pop),
             result_row("immune_threshold", "posfl_disagreements",
-                       posfl_disagreements(trial.adimm, threshold), n=len(trial.adimm),
-                       population=POP)]
+                       posfl_disagreements(raw, threshold), n=len(raw), population=pop)]
     arms = [a for a in trial.arms if a in set(saf["ARM"])]
     exp_arms = [a for a in arms if a != trial.control_arm]
-    cls = classes(trial.adimm)
-    status = immune_status(adimm, threshold).merge(saf, on="USUBJID")
-    byvisit = denovo_by_visit(adimm, threshold).merge(saf, on="USUBJID")
+    cls = [c for c in classes(trial) if c in set(raw["PARAMCD"].astype(str))]
+    status = immune_status(adimm, threshold, base_visit).merge(saf, on="USUBJID")
+    byvisit = denovo_by_visit(adimm, threshold, base_visit).merge(saf, on="USUBJID")
     visits = sorted(byvisit["AVISITN"].unique())
 
     # baseline positivity
@@ -183,7 +203,7 @@ def compute(trial) -> list[dict]:
         for arm in arms:
             sa = s.loc[s["ARM"] == arm]
             rows += _prop_rows("immune_baseline_positive", int(sa["BASEPOS"].astype(bool).sum()),
-                               len(sa), arm=arm, group=c)
+                               len(sa), arm=arm, group=c, population=pop)
 
     # de novo by visit and at any visit
     any_subj = _any_class(status)
@@ -199,7 +219,7 @@ def compute(trial) -> list[dict]:
                                      & (byvisit["AVISITN"] == v), "POS"]
                 if len(bv):
                     rows += _prop_rows(f"denovo_{c}", int(bv.sum()), len(bv), arm=arm,
-                                       visit=_visit(v))
+                                       visit=_visit(v), population=pop)
             if c == ANY:
                 ev = any_subj.loc[any_subj["ARM"] == arm, "DENOVO"]
             else:
@@ -207,7 +227,7 @@ def compute(trial) -> list[dict]:
                                 & status["DENOVO"].notna(), "DENOVO"]
             x, n = int(ev.astype(bool).sum()), len(ev)
             counts[(c, arm)] = (x, n)
-            rows += _prop_rows(f"denovo_{c}", x, n, arm=arm)
+            rows += _prop_rows(f"denovo_{c}", x, n, arm=arm, population=pop)
 
     # sensitisation contrasts
     for arm in exp_arms:
@@ -220,19 +240,19 @@ def compute(trial) -> list[dict]:
             _, p = fisher_exact(x1, n1, x2, n2)
             rd, lo, hi = newcombe_rd_ci(x1, n1, x2, n2)
             rows += [
-                result_row("sensitisation", "p_value", p, arm=contrast, group=c, population=POP,
+                result_row("sensitisation", "p_value", p, arm=contrast, group=c, population=pop,
                            n=n1 + n2),
                 result_row("sensitisation", "risk_difference", 100 * rd, arm=contrast, group=c,
-                           lower=100 * lo, upper=100 * hi, population=POP, n=n1 + n2),
+                           lower=100 * lo, upper=100 * hi, population=pop, n=n1 + n2),
             ]
 
-    # MFI medians
+    # medians of the assay values
     mfi = adimm.loc[adimm["AVAL"].notna()]
     for (c, arm, v), vals in mfi.groupby(["PARAMCD", "ARM", "AVISITN"])["AVAL"]:
         q1, med, q3 = np.percentile(vals.astype(float), [25, 50, 75])
         for stat, val in (("median", med), ("q1", q1), ("q3", q3)):
             rows.append(result_row(f"mfi_{c}", stat, val, arm=arm, visit=_visit(v),
-                                   n=vals.size, population=POP))
+                                   n=vals.size, population=pop))
 
     rows += _response_by_sensitisation(trial, saf, adimm, threshold, exp_arms)
     return rows
@@ -248,51 +268,81 @@ def _visit(v) -> str:
     return str(int(v)) if v.is_integer() else str(v)
 
 
-def month12_response(trial, visit: int = 12) -> pd.DataFrame:
-    """``USUBJID, RESPONDER`` (bool) for subjects evaluable at ``visit``, via derive.py."""
-    from analysis.families.derive import derive_responders
+def association_endpoint(trial):
+    """The module's association endpoint (a responder endpoint with a rule), or ``None``."""
+    ep_id = (settings(trial) or {}).get("association_endpoint")
+    if not ep_id:
+        return None
+    try:
+        ep = trial.spec.endpoint(ep_id)
+    except KeyError:
+        return None
+    return ep if ep.rule and ep.rule in trial.spec.rules else None
 
-    resp = derive_responders(trial.adqs, visit)
+
+def association_visit(trial) -> int | None:
+    ep = association_endpoint(trial)
+    if ep is None:
+        return None
+    return ep.visit if ep.visit is not None else trial.spec.primary_visit
+
+
+def response(trial) -> pd.DataFrame:
+    """``USUBJID, RESPONDER`` (bool) for subjects whose association-endpoint response at its
+    visit is evaluable (the endpoint's responder rule, :func:`analysis.spec.rules.evaluate`)."""
+    from analysis.spec.rules import evaluate
+
+    spec = trial.spec
+    ep = association_endpoint(trial)
+    rule = spec.rules[ep.rule]
+    frames = {spec.endpoint(e).dataset: dataset(trial, spec.endpoint(e).dataset)
+              for e in rule.endpoints}
+    resp = evaluate(rule, spec, frames, association_visit(trial))
+    resp = resp.rename(columns={spec.data.subject_column: "USUBJID"})
     r = resp.loc[resp["RESPONDER"].notna(), ["USUBJID", "RESPONDER"]].copy()
     r["RESPONDER"] = r["RESPONDER"].astype(float) == 1.0
     return r.reset_index(drop=True)
 
 
 def _response_by_sensitisation(trial, saf, adimm, threshold, exp_arms) -> list[dict]:
-    if not len(exp_arms) or getattr(trial, "adqs", None) is None or not len(trial.adqs):
+    ep = association_endpoint(trial)
+    if ep is None or not len(exp_arms):
         return []
-    resp = month12_response(trial)
-    sens = sensitisation(adimm, threshold)
+    if any(dataset(trial, trial.spec.endpoint(e).dataset).empty
+           for e in trial.spec.rules[ep.rule].endpoints):
+        return []
+    visit, pop = association_visit(trial), pop_key(trial)
+    resp = response(trial)
+    sens = sensitisation(adimm, threshold, trial.spec.baseline_visit)
     d = saf.merge(sens, on="USUBJID").merge(resp, on="USUBJID")
     rows = []
+    kw = dict(visit=visit, analysis="exploratory", population=pop)
     for arm in exp_arms:
         da = d.loc[d["ARM"] == arm]
         xs = {}
-        for label, flag in (("Sensitised", True), ("Not sensitised", False)):
+        for label, flag in zip(GROUPS, (True, False), strict=True):
             g = da.loc[da["SENSITISED"] == flag, "RESPONDER"]
             xs[label] = (int(g.sum()), len(g))
             rows += _prop_rows("response_by_sensitisation", int(g.sum()), len(g), arm=arm,
-                               visit=12, group=label, analysis="exploratory",
-                               count_stat="n_responders")
-        (x1, n1), (x2, n2) = xs["Sensitised"], xs["Not sensitised"]
+                               group=label, count_stat="n_responders", **kw)
+        (x1, n1), (x2, n2) = xs[GROUPS[0]], xs[GROUPS[1]]
         if n1 and n2:
             rd, lo, hi = newcombe_rd_ci(x1, n1, x2, n2)
             _, p = fisher_exact(x1, n1, x2, n2)
-            grp = "Sensitised vs Not sensitised"
             rows += [
                 result_row("response_by_sensitisation", "risk_difference", 100 * rd, arm=arm,
-                           visit=12, group=grp, lower=100 * lo, upper=100 * hi,
-                           analysis="exploratory", population=POP, n=n1 + n2),
-                result_row("response_by_sensitisation", "p_value", p, arm=arm, visit=12,
-                           group=grp, analysis="exploratory", population=POP, n=n1 + n2),
+                           group=CONTRAST, lower=100 * lo, upper=100 * hi, n=n1 + n2, **kw),
+                result_row("response_by_sensitisation", "p_value", p, arm=arm,
+                           group=CONTRAST, n=n1 + n2, **kw),
             ]
     return rows
 
 
 # ---------------------------------------------------------------- tables
-def _npct(store, endpoint, arm, visit=None, group="", analysis="primary", count="n") -> str:
+def _npct(store, endpoint, arm, population, visit=None, group="", analysis="primary",
+          count="n") -> str:
     sel = store.select(endpoint, arm=arm, visit="" if visit is None else visit, group=group,
-                       analysis=analysis, population=POP)
+                       analysis=analysis, population=population)
     stats = dict(zip(sel["statistic"], sel["value"], strict=True))
     if count not in stats or not stats.get("N"):
         return "–"
@@ -300,17 +350,24 @@ def _npct(store, endpoint, arm, visit=None, group="", analysis="primary", count=
             f"({fmt_num(100 * stats[count] / stats['N'], 0)}%)")
 
 
+def _present(trial, store) -> list[str]:
+    """Declared parameters with results in the store, plus ``ANY``."""
+    have = set(store.table["endpoint"])
+    return [c for c in classes(trial) if f"denovo_{c}" in have] + [ANY]
+
+
 def sensitisation_table(trial, store) -> pd.DataFrame:
-    """De novo sensitisation at any visit by class and arm, with the risk difference
-    (percentage points, Newcombe 95 % CI) and Fisher's exact p (one row per class)."""
-    labels = class_labels(trial.adimm)
+    """De novo sensitisation at any visit by parameter and arm, with the risk difference
+    (percentage points, Newcombe 95 % CI) and Fisher's exact p (one row per parameter)."""
+    labels = class_labels(trial)
+    pop = pop_key(trial)
     arms = _arms_in(store, trial)
     several = len(arms) > 2
     rows = []
-    for c in classes(trial.adimm) + [ANY]:
+    for c in _present(trial, store):
         row = {"Antibodies": labels[c]}
         for arm in arms:
-            row[f"{arm}, n/N (%)"] = _npct(store, f"denovo_{c}", arm)
+            row[f"{arm}, n/N (%)"] = _npct(store, f"denovo_{c}", arm, pop)
         for arm in arms:
             if arm == trial.control_arm:
                 continue
@@ -329,34 +386,39 @@ def sensitisation_table(trial, store) -> pd.DataFrame:
 
 
 def denovo_visit_table(trial, store) -> pd.DataFrame:
-    """De novo positivity at each post-baseline visit: class, visit, then n/N (%) per arm."""
-    labels = class_labels(trial.adimm)
+    """De novo positivity at each post-baseline visit: parameter, visit, then n/N (%) per arm."""
+    from analysis.families.consort import visit_label
+
+    labels = class_labels(trial)
+    pop = pop_key(trial)
     arms = _arms_in(store, trial)
     rows = []
-    for c in classes(trial.adimm) + [ANY]:
+    for c in _present(trial, store):
         sel = store.select(f"denovo_{c}", statistic="N")
         visits = sorted({v for v in sel["visit"] if v != ""}, key=float)
         for v in visits:
-            row = {"Antibodies": labels[c], "Month": v}
+            row = {"Antibodies": labels[c], "Visit": visit_label(trial.spec, v)}
             for arm in arms:
-                row[f"{arm}, n/N (%)"] = _npct(store, f"denovo_{c}", arm, visit=v)
+                row[f"{arm}, n/N (%)"] = _npct(store, f"denovo_{c}", arm, pop, visit=v)
             rows.append(row)
     return pd.DataFrame(rows)
 
 
 def response_table(trial, store) -> pd.DataFrame:
-    """Exploratory: month-12 responders by sensitisation status, per experimental arm."""
+    """Exploratory: responders (association endpoint) by sensitisation, per experimental arm."""
     rows = []
+    pop = pop_key(trial)
     sel = store.select("response_by_sensitisation", analysis="exploratory")
+    visit = _visit(association_visit(trial)) if association_visit(trial) is not None else ""
     for arm in [a for a in trial.arms if a in set(sel["arm"])]:
-        for grp in ("Sensitised", "Not sensitised"):
+        for grp in GROUPS:
             s = sel.loc[(sel["arm"] == arm) & (sel["group"] == grp)]
             st = s.set_index("statistic")
             if "N" not in st.index:
                 continue
             row = {"Arm": arm, "Sensitisation": grp,
-                   "Responders, n/N (%)": _npct(store, "response_by_sensitisation", arm,
-                                                visit="12", group=grp, analysis="exploratory",
+                   "Responders, n/N (%)": _npct(store, "response_by_sensitisation", arm, pop,
+                                                visit=visit, group=grp, analysis="exploratory",
                                                 count="n_responders")}
             if "percent" in st.index:
                 row["95% CI (%)"] = fmt_ci(st.loc["percent", "lower"],
@@ -369,37 +431,76 @@ def response_table(trial, store) -> pd.DataFrame:
 
 
 def _arms_in(store, trial) -> list[str]:
-    present = set(store.select(population=POP)["arm"])
+    present = set(store.select(population=pop_key(trial))["arm"])
     return [a for a in trial.arms if a in present]
 
 
 def tables(trial, store) -> dict[str, pd.DataFrame]:
-    """Tables written by the pipeline to ``_output/tables/``."""
-    return {"immune_sensitisation": sensitisation_table(trial, store),
-            "immune_denovo_by_visit": denovo_visit_table(trial, store),
-            "immune_response_by_sensitisation": response_table(trial, store)}
+    """Tables written by the pipeline to ``_output/tables/`` (none when the module is off)."""
+    if settings(trial) is None:
+        return {}
+    out = {"immune_sensitisation": sensitisation_table(trial, store),
+           "immune_denovo_by_visit": denovo_visit_table(trial, store)}
+    if association_endpoint(trial) is not None:
+        out["immune_response_by_sensitisation"] = response_table(trial, store)
+    return out
+
+
+def figure_settings(trial) -> dict:
+    """What the figures need from the specification: parameters, labels, population key,
+    threshold, unit and the visits' tick labels and times."""
+    spec = trial.spec
+    vis = {float(v.avisitn): v for v in spec.visits}
+    unit = spec.visits[0].unit if spec.visits else ""
+    return {"classes": classes(trial), "labels": class_labels(trial),
+            "population": pop_key(trial), "unit": settings(trial).get("unit") or "Value",
+            "ticks": {k: f"{(v.unit or 'visit')[:1].upper()}{v.time:g}" for k, v in vis.items()},
+            "times": {k: float(v.time) for k, v in vis.items()},
+            "time_label": (unit[:-1] if unit.endswith("s") else unit).capitalize() or "Visit"}
 
 
 def figures(trial, store) -> dict:
-    """Figures written by the pipeline to ``_output/figures/``."""
+    """Figures written by the pipeline to ``_output/figures/`` (none when the module is off)."""
+    if settings(trial) is None:
+        return {}
     from analysis.displays.immune_plots import denovo_figure, mfi_figure
 
-    return {"immune_denovo": denovo_figure(trial, store), "immune_mfi": mfi_figure(trial, store)}
+    opts = figure_settings(trial)
+    data = immune_data(trial).merge(safety_population(trial), on="USUBJID")
+    return {"immune_denovo": denovo_figure(store, trial.arms, **opts),
+            "immune_mfi": mfi_figure(data, store, trial.arms, **opts)}
 
 
 # ---------------------------------------------------------------- prose
 def visit_text(trial) -> str:
-    """Post-baseline immune visits in words, e.g. ``"1, 3 and 6"`` (months)."""
-    v = sorted({float(x) for x in trial.adimm["AVISITN"] if float(x) > 0})
-    return _join([_visit(x) for x in v])
+    """Post-baseline assay visits (AVISITN) in words, e.g. ``"1, 3 and 6"``."""
+    base = trial.spec.baseline_visit
+    v = sorted({float(x) for x in immune_data(trial)["AVISITN"].dropna() if float(x) > base})
+    return join([_visit(x) for x in v])
+
+
+def visit_labels_text(trial) -> str:
+    """Post-baseline assay visits by their schedule labels, e.g. ``"week 4 and week 8"``."""
+    from analysis.families.consort import visit_label
+
+    base = trial.spec.baseline_visit
+    v = sorted({float(x) for x in immune_data(trial)["AVISITN"].dropna() if float(x) > base})
+    return join([visit_label(trial.spec, x).lower() for x in v])
+
+
+def parameter_text(trial) -> str:
+    """The module's parameters by their full labels, joined (``"A, B and C"``)."""
+    labels = class_labels(trial, short=False)
+    return join([labels[c] for c in classes(trial)])
 
 
 def sensitisation_sentence(trial, store, group: str = ANY) -> str:
     """One sentence: de novo sensitisation per arm (n/N, %) and Fisher's p, from the store."""
     arms = _arms_in(store, trial)
+    pop = pop_key(trial)
     parts = []
     for arm in arms:
-        sel = store.select(f"denovo_{group}", arm=arm, visit="", population=POP)
+        sel = store.select(f"denovo_{group}", arm=arm, visit="", population=pop)
         st = dict(zip(sel["statistic"], sel["value"], strict=True))
         if not st.get("N"):
             continue
@@ -407,7 +508,7 @@ def sensitisation_sentence(trial, store, group: str = ANY) -> str:
                      f"in the {arm} arm")
     if not parts:
         return "No patient could be assessed for de novo sensitisation."
-    text = "De novo antibodies appeared in " + _join(parts)
+    text = "De novo antibodies appeared in " + join(parts)
     ps = []
     exp = [a for a in arms if a != trial.control_arm]
     for arm in exp:
@@ -428,30 +529,54 @@ def sensitisation_sentence(trial, store, group: str = ANY) -> str:
     return text + tail + "."
 
 
+def baseline_positive_sentence(trial, store) -> str:
+    """Per parameter: patients positive at baseline per arm (not at risk of de novo
+    sensitisation), from the store."""
+    labels = class_labels(trial, short=False)
+    pop = pop_key(trial)
+    arms = _arms_in(store, trial)
+    parts = []
+    for c in [c for c in _present(trial, store) if c != ANY]:
+        per = []
+        for arm in arms:
+            sel = store.select("immune_baseline_positive", arm=arm, group=c, population=pop)
+            st = dict(zip(sel["statistic"], sel["value"], strict=True))
+            if st.get("N"):
+                per.append(f"{int(st['n'])} of {int(st['N'])} {arm}")
+        if per:
+            parts.append(f"{labels[c][:1].lower() + labels[c][1:]} in {join(per)} patients")
+    if not parts:
+        return ""
+    return ("At baseline, " + "; ".join(parts) + " were already positive; these patients were "
+            "not at risk of de novo sensitisation for that parameter.")
+
+
 def response_sentence(trial, store) -> str:
-    """Exploratory month-12 response by sensitisation in each experimental arm, from the store."""
-    sel = store.select("response_by_sensitisation", analysis="exploratory", population=POP)
+    """Exploratory response by sensitisation in each experimental arm, from the store."""
+    pop = pop_key(trial)
+    sel = store.select("response_by_sensitisation", analysis="exploratory", population=pop)
+    ep = association_endpoint(trial)
+    what = (ep.label[:1].lower() + ep.label[1:]) if ep is not None else "response"
     out = []
     for arm in [a for a in trial.arms if a in set(sel["arm"])]:
         st = {(g, s): (v, lo, hi) for g, s, v, lo, hi in
               sel.loc[sel["arm"] == arm, ["group", "statistic", "value", "lower", "upper"]]
               .itertuples(index=False)}
-        n = {g: int(st.get((g, "N"), (0,))[0]) for g in ("Sensitised", "Not sensitised")}
-        if not n["Sensitised"] or not n["Not sensitised"]:
-            out.append(f"Among {arm} patients, {n['Sensitised']} sensitised and "
-                       f"{n['Not sensitised']} non-sensitised patients had an evaluable month-12 "
-                       "response, too few for a comparison.")
+        n = {g: int(st.get((g, "N"), (0,))[0]) for g in GROUPS}
+        if not n[GROUPS[0]] or not n[GROUPS[1]]:
+            out.append(f"Among {arm} patients, {n[GROUPS[0]]} sensitised and "
+                       f"{n[GROUPS[1]]} non-sensitised patients had an evaluable {what}, too "
+                       "few for a comparison.")
             continue
-        grp = "Sensitised vs Not sensitised"
-        rd, lo, hi = st[(grp, "risk_difference")]
-        p = fmt_p(st[(grp, "p_value")][0])
+        rd, lo, hi = st[(CONTRAST, "risk_difference")]
+        p = fmt_p(st[(CONTRAST, "p_value")][0])
         out.append(
-            f"Among {arm} patients with an evaluable month-12 response and immune follow-up, "
-            f"{int(st[('Sensitised', 'n_responders')][0])} of {n['Sensitised']} sensitised "
-            f"patients ({fmt_num(st[('Sensitised', 'percent')][0], 0)}%) and "
-            f"{int(st[('Not sensitised', 'n_responders')][0])} of {n['Not sensitised']} "
+            f"Among {arm} patients with an evaluable {what} and immune follow-up, "
+            f"{int(st[(GROUPS[0], 'n_responders')][0])} of {n[GROUPS[0]]} sensitised "
+            f"patients ({fmt_num(st[(GROUPS[0], 'percent')][0], 0)}%) and "
+            f"{int(st[(GROUPS[1], 'n_responders')][0])} of {n[GROUPS[1]]} "
             f"non-sensitised patients "
-            f"({fmt_num(st[('Not sensitised', 'percent')][0], 0)}%) responded "
+            f"({fmt_num(st[(GROUPS[1], 'percent')][0], 0)}%) responded "
             f"(difference {fmt_num(rd, 0)} percentage points, 95% CI {fmt_num(lo, 0)} to "
             f"{fmt_num(hi, 0)}; Fisher's exact test, {_p_text(p)}).")
     return " ".join(out) if out else "No experimental-arm patient could be assessed."
@@ -460,9 +585,3 @@ def response_sentence(trial, store) -> str:
 def _p_text(p: str) -> str:
     """``"p = 0.20"`` or ``"p < 0.001"`` from a formatted p-value."""
     return f"p < {p[1:]}" if p.startswith("<") else f"p = {p}"
-
-
-def _join(parts: list[str]) -> str:
-    if len(parts) <= 1:
-        return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
