@@ -531,7 +531,7 @@ def sensitisation_sentence(trial, store, group: str = ANY) -> str:
 
 def baseline_positive_sentence(trial, store) -> str:
     """Per parameter: patients positive at baseline per arm (not at risk of de novo
-    sensitisation), from the store."""
+    sensitisation), from the store ("" when none was assessed)."""
     labels = class_labels(trial, short=False)
     pop = pop_key(trial)
     arms = _arms_in(store, trial)
@@ -544,11 +544,12 @@ def baseline_positive_sentence(trial, store) -> str:
             if st.get("N"):
                 per.append(f"{int(st['n'])} of {int(st['N'])} {arm}")
         if per:
-            parts.append(f"{labels[c][:1].lower() + labels[c][1:]} in {join(per)} patients")
+            label = labels[c][:1].lower() + labels[c][1:]
+            parts.append(f"{join(per)} patients for {label}")
     if not parts:
         return ""
-    return ("At baseline, " + "; ".join(parts) + " were already positive; these patients were "
-            "not at risk of de novo sensitisation for that parameter.")
+    return ("At baseline, already positive were " + "; ".join(parts) + ". These patients were "
+            "not at risk of de novo sensitisation to that parameter.")
 
 
 def response_sentence(trial, store) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.displays.consort_plot import draw_consort
-from analysis.escape import Markdown
 from analysis.families.baseline import baseline_rows, table_one, variables
 from analysis.families.common import join
 from analysis.families.consort import (
@@ -204,7 +203,7 @@ def recruitment_sentence(trial) -> str:
 
 # ---------------------------------------------------------------- prose for the chapter
 
-def allocation_sentence(trial_or_report, store: ResultsStore | None = None) -> Markdown:
+def allocation_sentence(trial_or_report, store: ResultsStore | None = None) -> str:
     """Randomised and allocated (and received, when recorded) per arm, from the store."""
     trial, store = _unpack(trial_or_report, store)
     f = flow(trial, store)
@@ -213,21 +212,20 @@ def allocation_sentence(trial_or_report, store: ResultsStore | None = None) -> M
     if f.received is not None:
         text += (" The allocated intervention was received by "
                  + join([f"{f.received[a]:,} {a}" for a in f.arms]) + " patients.")
-    return Markdown("{}").format(text)
+    return text
 
 
-def enrolment_sentence(trial_or_report, store: ResultsStore | None = None) -> Markdown:
+def enrolment_sentence(trial_or_report, store: ResultsStore | None = None) -> str:
     """Screened and excluded with the most frequent reasons ("" without a screening log)."""
     trial, store = _unpack(trial_or_report, store)
     f = flow(trial, store)
     if not f.enrolment:
-        return Markdown("")
-    return Markdown("{}").format(
-        f"Of {f.assessed:,} people assessed for eligibility, {f.excluded:,} were not "
-        f"randomised; {exclusion_sentence(store)}.")
+        return ""
+    return (f"Of {f.assessed:,} people assessed for eligibility, {f.excluded:,} were not "
+            f"randomised; {exclusion_sentence(store)}.")
 
 
-def followup_sentence(trial_or_report, store: ResultsStore | None = None) -> Markdown:
+def followup_sentence(trial_or_report, store: ResultsStore | None = None) -> str:
     """Attendance at the primary visit and, per decision endpoint, the patients analysed."""
     trial, store = _unpack(trial_or_report, store)
     f = flow(trial, store)
@@ -249,4 +247,4 @@ def followup_sentence(trial_or_report, store: ResultsStore | None = None) -> Mar
     for label, counts in store_analysed(store, spec, trial.arms):
         parts.append(join([f"{counts.get(a, 0):,} {a}" for a in trial.arms])
                      + f" patients were analysed for {_lower_first(label)}.")
-    return Markdown("{}").format(" ".join(parts))
+    return " ".join(parts)
