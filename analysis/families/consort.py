@@ -185,12 +185,12 @@ def consort_rows(trial, *, reason_order: tuple[str, ...] | None = None) -> list[
     ntr = _text(adsl[ntr_col]) if ntr_col and ntr_col in adsl.columns else \
         pd.Series("", index=adsl.index)
     if disp:
-        disc = ~_text(adsl[disp["status_column"]]).isin(["", disp["completed_value"]])
+        stopped = ~_text(adsl[disp["status_column"]]).isin(["", disp["completed_value"]])
         last = pd.to_numeric(adsl[disp["last_visit_column"]], errors="coerce")
         dreason = _text(adsl[disp["reason_column"]])
         dorder = tuple(disp.get("reasons") or ())
     else:
-        disc = pd.Series(False, index=adsl.index)
+        stopped = pd.Series(False, index=adsl.index)
         last = pd.Series(np.nan, index=adsl.index)
         dreason = pd.Series("", index=adsl.index)
         dorder = ()
@@ -215,7 +215,7 @@ def consort_rows(trial, *, reason_order: tuple[str, ...] | None = None) -> list[
             if not disp:
                 add("visit_not_assessed", int((in_arm & ~seen).sum()), arm=arm, visit=v)
                 continue
-            gone = in_arm & disc & (last < v) & ~seen
+            gone = in_arm & stopped & (last < v) & ~seen
             new = gone & (last >= previous)
             add("visit_missed", int((in_arm & ~seen & ~gone).sum()), arm=arm, visit=v)
             add("discontinued_total", int(gone.sum()), arm=arm, visit=v)
@@ -234,7 +234,7 @@ def consort_rows(trial, *, reason_order: tuple[str, ...] | None = None) -> list[
             v = ep.visit if ep.visit is not None else spec.primary_visit
             evaluable = _evaluable_response(trial, ep, v, ids)
             at_visit = ids.isin(attended.get(v, set()))
-            left = disc & (last < v) & ~at_visit
+            left = stopped & (last < v) & ~at_visit
             why = pd.Series(np.select(
                 [~in_pop, at_visit, left & (dreason != ""), left],
                 [not_in, INCOMPLETE.format(Visit=_visit_word(spec, v)), dreason, UNKNOWN],
@@ -243,7 +243,7 @@ def consort_rows(trial, *, reason_order: tuple[str, ...] | None = None) -> list[
         else:
             v = None
             evaluable = _has_follow_up(trial, ep, ids)
-            left = disc & ~evaluable
+            left = stopped & ~evaluable
             why = pd.Series(np.select(
                 [~in_pop, left & (dreason != ""), left], [not_in, dreason, UNKNOWN],
                 default=NO_FOLLOW_UP), index=adsl.index)
