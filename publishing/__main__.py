@@ -1,4 +1,5 @@
-"""Command line: ``python -m publishing render [--engine auto|quarto|builtin] [--data DIR]``.
+"""Command line: ``python -m publishing render [--engine auto|quarto|builtin] [--trial T]
+[--data DIR]``.
 
 Other subcommands (``results``, ``supplement``, ``verify``) are added by their own modules.
 """
@@ -21,22 +22,28 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("render", help="compute the results and render the book")
     p.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
-    p.add_argument("--data", default=None, help="data folder (default $REPORT_DATA)")
+    p.add_argument("--data", default=None, help="data folder (default $REPORT_DATA, else the "
+                   "trial's data.folder)")
     p.add_argument("--project", default=".", help="folder holding _quarto.yml")
     p.add_argument("--out", default=None, help="output folder (default: the project's)")
     p.add_argument("--no-results", action="store_true",
                    help="skip the `python -m analysis results` pre-step")
     p = sub.add_parser("results", help="compute the results store, tables and figures only")
-    p.add_argument("--data", default=None, help="data folder (default $REPORT_DATA)")
+    p.add_argument("--data", default=None, help="data folder (default $REPORT_DATA, else the "
+                   "trial's data.folder)")
     p.add_argument("--project", default=".", help="folder holding _quarto.yml")
     p.add_argument("--out", default=None, help="output folder (default: the project's)")
     for cmd, what in (("supplement", "build the journal supplement and its zip"),
                       ("verify", "rebuild from scratch in a temporary folder, compare hashes")):
         p = sub.add_parser(cmd, help=what)
         p.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
-        p.add_argument("--data", default=None, help="data folder (default $REPORT_DATA)")
+        p.add_argument("--data", default=None, help="data folder (default $REPORT_DATA, else the "
+                   "trial's data.folder)")
         p.add_argument("--project", default=".", help="folder holding _quarto.yml")
         p.add_argument("--out", default=None, help="output folder (default: the project's)")
+    for p in sub.choices.values():
+        p.add_argument("--trial", default=None, help="trials/<name> (or its trial.yaml); "
+                       "default $REPORT_TRIAL, else pyproject's default-trial")
     args = parser.parse_args(argv)
 
     from analysis.blinding import BlindingError, check
@@ -52,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         from publishing.supplement import build
 
         try:
-            build(args.project, args.data, args.engine, args.out)
+            build(args.project, args.data, args.engine, args.out, trial=args.trial)
         except OutputError as err:  # a full disk, an unwritable folder, a busy output folder
             print(f"\nSUPPLEMENT FAILED: {err}", file=sys.stderr)
             return 1
@@ -65,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         from publishing.render import results_only
 
         try:
-            results_only(args.project, args.data, args.out)
+            results_only(args.project, args.data, args.out, trial=args.trial)
         except OutputError as err:
             print(f"\nRESULTS FAILED: {err}", file=sys.stderr)
             return 1
@@ -77,14 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "verify":
         from publishing.verify import main as verify_main
 
-        return verify_main(args.project, args.data, args.engine, args.out)
+        return verify_main(args.project, args.data, args.engine, args.out, args.trial)
 
     if args.cmd == "render":
         from publishing.kernel import CellError
         from publishing.render import render
 
         try:
-            render(args.project, args.data, args.engine, args.out, not args.no_results)
+            render(args.project, args.data, args.engine, args.out, not args.no_results,
+                   trial=args.trial)
         except OutputError as err:  # one line: a full disk, an unwritable or busy folder
             print(f"\nRENDER FAILED: {err}", file=sys.stderr)
             return 1

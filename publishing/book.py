@@ -76,6 +76,12 @@ class Book:
             v = v[0] if v else None
         return (self.root / v) if v else None
 
+    def resources(self, key: str) -> list[Path]:
+        """Every file of a top-level option that may be a list (``bibliography``)."""
+        v = self.config.get(key)
+        items = v if isinstance(v, list) else [v] if v else []
+        return [self.root / str(x) for x in items]
+
     @property
     def chapters(self) -> list[Entry]:
         return [e for e in self.entries if e.kind != "part"]

@@ -185,13 +185,13 @@ def build_document(book: Book, work: Path, progress=print, cache=None, inputs: s
     docs, runs = execute_chapters(book, progress, cache, inputs, workers)
     registry = pandoc_ast.Registry()
     defaults = book.execute
-    blocks: list = []
+    parts: list[tuple[str, list]] = []  # (chapter, its numbered blocks), in book order
     media = work / "media"
     index = iter(range(len(docs)))
     for entry in book.entries:
         if entry.kind == "part":
             slug = "part-" + "-".join(entry.title.lower().split())
-            blocks.append(_header(1, entry.title, slug, ["part", "unnumbered"]))
+            parts.append(("", [_header(1, entry.title, slug, ["part", "unnumbered"])]))
             continue
         i = next(index)
         doc, run = docs[i], runs[i]
@@ -200,8 +200,13 @@ def build_document(book: Book, work: Path, progress=print, cache=None, inputs: s
             md = f"# {doc.meta['title']}\n\n{md}"
         ast = to_ast(md, work)
         chapter = pandoc_ast.callouts(ast["blocks"])
-        blocks += pandoc_ast.number_chapter(chapter, registry, entry.kind)
-    blocks = pandoc_ast.resolve_refs(blocks, registry)
+        name = str(entry.path.relative_to(book.root))
+        parts.append((name, pandoc_ast.number_chapter(chapter, registry, entry.kind)))
+    blocks: list = []
+    for name, chapter in parts:  # every label is known: resolve, noting each chapter's misses
+        before = len(registry.unresolved)
+        blocks += pandoc_ast.resolve_refs(chapter, registry)
+        registry.missing += [(name, label) for label in registry.unresolved[before:]]
     blocks = pandoc_ast.dedupe_ids(blocks)
     if _has_citations(blocks):
         blocks.append(_header(1, "References", "references", ["unnumbered"]))
@@ -218,10 +223,10 @@ def write_formats(book: Book, document: dict, work: Path, out_dir: Path,
 
     out_dir.mkdir(parents=True, exist_ok=True)
     common = ["-f", "json", "--citeproc"]
-    for key, opt in (("bibliography", "--bibliography"), ("csl", "--csl")):
-        path = book.resource(key)
-        if path:
-            common += [opt, str(path)]
+    for path in book.resources("bibliography"):
+        common += ["--bibliography", str(path)]
+    if book.resource("csl"):
+        common += ["--csl", str(book.resource("csl"))]
     fmts = book.formats
     written = []
 
@@ -265,18 +270,33 @@ def write_formats(book: Book, document: dict, work: Path, out_dir: Path,
     return written
 
 
+def missing_references(missing: list[tuple[str, str]], removed: dict | None = None):
+    """The error for cross-references to labels no chapter defines: each chapter and label,
+    and why the label is gone when an optional part took it (``removed``: label -> why)."""
+    from publishing.trial import missing_reference_error
+
+    removed = removed or {}
+    lines = []
+    for chapter, label in dict.fromkeys(missing):
+        why = removed.get(label)
+        lines.append(f"{chapter}: @{label}" + (f" refers to a part left out for this trial "
+                                               f"({why})" if why else " (no such label)"))
+    return missing_reference_error(lines)
+
+
 def render(book: Book, out_dir: Path, work: Path, assets: dict[str, Path],
            progress=print, cache=None, inputs: str = "",
-           workers: int | None = None) -> list[Path]:
+           workers: int | None = None, removed: dict | None = None) -> list[Path]:
     """Render ``book`` into ``out_dir`` (``work``: a scratch folder); returns the files.
 
     With a :class:`publishing.cache.Cache`, a chapter whose key (its source, includes,
-    ``inputs`` key and the project's code) is unchanged is not executed again.
+    ``inputs`` key and the project's code) is unchanged is not executed again. A
+    cross-reference to a label that no chapter defines fails the render, naming the chapter
+    and the label (``removed``: labels the trial's optional parts left out, and why).
     """
     work.mkdir(parents=True, exist_ok=True)
     document, registry = build_document(book, work, progress, cache, inputs, workers)
-    if registry.unresolved:
-        progress("  WARNING unresolved cross-references: "
-                 + ", ".join(sorted(set(registry.unresolved))))
+    if registry.missing:
+        raise missing_references(registry.missing, removed)
     progress("  writing HTML, PDF (Typst) and DOCX")
     return write_formats(book, document, work, out_dir, assets)

@@ -4,13 +4,14 @@ Three levels, each a content hash (SHA-256) of everything the output depends on:
 
 ``results``
     the statistics pre-step (results store, tables, figures): the data folder (every file's
-    bytes, ``dataset.yaml`` included), the trial specification (``trials/`` and a
-    ``trial.yaml`` beside the data folder, when present), the ``analysis`` code and
-    :func:`environment`.
+    bytes, ``dataset.yaml`` included), the trial in use (:func:`trial_digest`: its
+    specification file and the data files of its folder, such as a dictionary), the
+    ``analysis`` code and :func:`environment`.
 ``chapter``
     one chapter's executed cells (built-in engine only): its ``.qmd`` source and every file it
     includes (``{{< include >}}``, recursively), its path in the book, the book's ``execute:``
-    options, the inputs key (data, specification, analysis code, environment), the imported
+    options, the inputs key (data, specification, analysis code, environment), the trial's
+    text files (its narrative ``*.md`` and bibliography: :func:`trial_digest`), the imported
     ``analysis`` and ``publishing`` packages, and the code and configuration of the project
     outside the book's documents (:func:`project_digest`
     without ``*.qmd``, ``*.md``, ``_quarto.yml``, ``*.bib``, ``*.csl``).
@@ -55,8 +56,14 @@ CACHE_DIR = Path(".cache") / "build"
 ENV_VARS = ("REPORT_BLINDED", "PYTHONHASHSEED", "MPLBACKEND", "SOURCE_DATE_EPOCH")
 SECRET_VARS = ("BLIND_KEY",)
 #: never part of a project digest: outputs, caches, version control, environments
+#: (``trials``: the trial in use is keyed by itself, :func:`trial_digest`, so an edit to
+#: another trial changes nothing here)
 SKIP_DIRS = {".git", ".venv", "_output", "_build", ".quarto", "__pycache__", ".pytest_cache",
-             ".ruff_cache", ".cache", "tests", "data", "node_modules"}
+             ".ruff_cache", ".cache", "tests", "data", "node_modules", "trials"}
+#: files of a trial's folder the statistics read (specification, dictionaries, settings) ...
+TRIAL_DATA_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+#: ... and those only the chapters read (narrative, bibliography)
+TRIAL_TEXT_SUFFIXES = (".md", ".qmd", ".bib", ".csl", ".txt")
 SKIP_SUFFIXES = (".pyc",)
 #: the book's documents: not part of the context a chapter is executed in
 DOCUMENT_PATTERNS = ("*.qmd", "*.md", "_quarto.yml", "*.bib", "*.csl")
@@ -181,12 +188,48 @@ def key(parts: dict) -> str:
     return _sha(json.dumps(parts, sort_keys=True, default=str).encode())
 
 
-def inputs_key(project: Path, data: Path, env: dict[str, str]) -> str:
-    """The statistics' inputs: data, specification, analysis code and the environment."""
+def trial_digest(spec: Path | None, data: Path | None = None, text: bool = False) -> dict:
+    """The trial in use: its specification file and the files of its folder with
+    :data:`TRIAL_DATA_SUFFIXES` (``text=False``: what the statistics read) or
+    :data:`TRIAL_TEXT_SUFFIXES` (``text=True``: narrative and bibliography, which only the
+    chapters read; also the specification's ``references:`` file wherever it lies). The data
+    folder (keyed by itself) is left out when it lies inside the trial folder. ``{}`` for a
+    book with no trial."""
+    if spec is None:
+        return {}
+    spec = Path(spec)
+    folder = spec.parent
+    suffixes = TRIAL_TEXT_SUFFIXES if text else TRIAL_DATA_SUFFIXES
+    skip = set()
+    if data is not None:
+        try:
+            skip.add(Path(data).resolve().relative_to(folder.resolve()).parts[0])
+        except (ValueError, IndexError):
+            pass
+    out = {"path": str(spec)}
+    for p in _files(folder, skip_dirs={"__pycache__", *skip}, hidden=False):
+        if p.suffix.lower() in suffixes:
+            out[p.relative_to(folder).as_posix()] = file_digest(p)
+    if not text:
+        out["spec"] = file_digest(spec)
+    else:
+        import yaml
+
+        try:
+            refs = (yaml.safe_load(spec.read_text(encoding="utf-8")) or {}).get("references")
+        except (OSError, yaml.YAMLError, AttributeError):
+            refs = None
+        if isinstance(refs, str):
+            out["references"] = tree_digest(folder / refs)
+    return out
+
+
+def inputs_key(project: Path, data: Path, env: dict[str, str], trial: Path | None = None) -> str:
+    """The statistics' inputs: data, the trial's specification (:func:`trial_digest`),
+    analysis code and the environment."""
     data = Path(data)
     return key({"level": "inputs", "data": tree_digest(data), "data-path": str(data),
-                "spec": tree_digest(project / "trials"),
-                "spec-beside-data": tree_digest(data.parent / "trial.yaml"),
+                "trial": trial_digest(trial, data),
                 "analysis": tree_digest(analysis_dir(project), {"__pycache__"}), "env": env})
 
 
@@ -384,14 +427,16 @@ class Build:
     """
 
     def __init__(self, cache: Cache | None, project: Path, data: Path, engine: str,
-                 label: str, marks: list[str], results: bool, exclude=()):
+                 label: str, marks: list[str], results: bool, exclude=(),
+                 trial: Path | None = None):
         self.cache = cache
         self.files: list[str] = []
         if cache is None:
             self.inputs = self.chapters = self.render = ""
             return
-        self.inputs = inputs_key(project, data, environment(project))
-        self.chapters = key({"inputs": self.inputs, "engine": label, "code": imported_code()})
+        self.inputs = inputs_key(project, data, environment(project), trial)
+        self.chapters = key({"inputs": self.inputs, "engine": label, "code": imported_code(),
+                             "trial-text": trial_digest(trial, data, text=True)})
         self.render = key({"level": "render", "chapters": self.chapters, "results": results,
                            "engine": engine, "marks": marks,
                            "project": tree_digest(project, SKIP_DIRS | set(exclude),

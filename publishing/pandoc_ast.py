@@ -2,7 +2,10 @@
 
 Numbering follows Quarto books: chapters 1, 2, ...; appendices A, B, ...; sections 3.1, 3.1.2;
 figures and tables per chapter (Figure 3.1, Table A.2). A chapter whose first heading is
-``{.unnumbered}`` (or ``{-}``) has no number and neither have its sections. Cross-references
+``{.unnumbered}`` (or ``{-}``) has no number and neither have its sections. Floats are
+code cells labelled ``fig-*``/``tbl-*`` (:mod:`publishing.assemble`) and Quarto's float divs
+``::: {#tbl-x}`` holding the table (or figure) with its caption as the last paragraph (what a
+cell emits as Markdown for tables made in a loop). Cross-references
 ``@fig-x`` / ``@tbl-x`` / ``@sec-x`` (pandoc parses them as citations) become links reading
 "Figure 3.1", "Table 4.2", "Chapter 3", "Appendix A" or "Section 3.2"; ``[-@fig-x]`` gives the
 number alone. An unknown label becomes ``?@label``, as in Quarto, and is reported.
@@ -67,6 +70,8 @@ class Registry:
 
     labels: dict = field(default_factory=dict)
     unresolved: list = field(default_factory=list)
+    #: (chapter, label) of each reference to an unknown label (filled by the engine)
+    missing: list = field(default_factory=list)
     chapters: int = 0
     appendices: int = 0
 
@@ -162,6 +167,9 @@ class ChapterNumberer:
             elif t == "Div" and "pub-float" in b["c"][0][1]:
                 out.extend(self.float_div(b))
                 continue
+            elif t == "Div" and b["c"][0][0][:4] in ("tbl-", "fig-"):
+                out.extend(self.float_div(quarto_float(b)))
+                continue
             elif t == "Figure" and b["c"][0][0].startswith("fig-"):
                 cap = b["c"][1][1]
                 inl = cap[0]["c"] if cap and cap[0]["t"] in ("Plain", "Para") else []
@@ -174,6 +182,17 @@ class ChapterNumberer:
                 b["c"][1] = self.walk(b["c"][1])
             out.append(b)
         return out
+
+
+def quarto_float(b: dict) -> dict:
+    """Quarto's float div ``::: {#tbl-x}`` (or ``#fig-x``): the table or figure, then its
+    caption as the last paragraph, as a ``.pub-float`` div that :meth:`float_div` numbers."""
+    (ident, classes, kv), blocks = b["c"]
+    caption: list = []
+    if len(blocks) > 1 and blocks[-1]["t"] == "Para":
+        caption, blocks = [Div("", ["pub-caption"], [blocks[-1]])], blocks[:-1]
+    kv = [p for p in kv if p[0] != "kind"] + [["kind", ident[:3]]]
+    return Div(ident, [*classes, "pub-float"], caption + blocks, kv)
 
 
 def _flatten(blocks: list) -> list:

@@ -295,14 +295,38 @@ def _collect(produced: Path, out_dir: Path) -> list[Path]:
     return written
 
 
+_UNRESOLVED = re.compile(r"\?@((?:fig|tbl|sec)-[\w:-]*\w)")
+
+
+def unresolved_references(folder: Path) -> list[tuple[str, str]]:
+    """``(chapter, label)`` of every cross-reference Quarto could not resolve in the HTML
+    pages under ``folder`` (it prints them as ``?@label``); the chapter is the page's source
+    name (``chapters/x.qmd``)."""
+    out = []
+    for page in sorted(folder.rglob("*.html")):
+        text = page.read_text(encoding="utf-8", errors="replace")
+        for label in dict.fromkeys(_UNRESOLVED.findall(text)):
+            out.append((page.relative_to(folder).with_suffix(".qmd").as_posix(), label))
+    return out
+
+
 def execute_once_default() -> bool:
     """Whether a render executes each chapter once (default) or once per format, as Quarto
     does by itself (``REPORT_QUARTO_EXECUTE_ONCE=0``, to measure the difference)."""
     return os.environ.get("REPORT_QUARTO_EXECUTE_ONCE", "1") != "0"
 
 
+def _check_references(produced: Path, removed: dict | None) -> None:
+    missing = unresolved_references(produced)
+    if missing:
+        from publishing.builtin import missing_references
+
+        raise missing_references(missing, removed)
+
+
 def render(exe: str, project: Path, out_dir: Path, assets: dict[str, Path],
-           progress=print, execute_once: bool | None = None) -> list[Path]:
+           progress=print, execute_once: bool | None = None,
+           removed: dict | None = None) -> list[Path]:
     """Run Quarto on the staged ``project``; move its output into ``out_dir``.
 
     By itself Quarto executes every chapter once per format. With ``execute_once`` (default:
@@ -310,7 +334,9 @@ def render(exe: str, project: Path, out_dir: Path, assets: dict[str, Path],
     ``keep-ipynb: true``, then each other format is rendered, one ``quarto render --to`` each,
     from the executed notebooks (:func:`use_executed_notebooks`). One ``--to`` per format:
     rendered together, Quarto removed the DOCX's figures with the Typst ones. The DOCX gets
-    the PNG of figures that have one (:func:`prefer_png`).
+    the PNG of figures that have one (:func:`prefer_png`). A cross-reference Quarto could
+    not resolve (``?@label`` in a page) fails the render, naming the page and the label
+    (``removed``: labels the trial's optional parts left out, and why).
     """
     config = stage_config(project, assets, progress)
     if execute_once is None:
@@ -319,9 +345,11 @@ def render(exe: str, project: Path, out_dir: Path, assets: dict[str, Path],
     formats = list(config["format"])
     if not execute_once or len(formats) < 2:
         _run(exe, project, None, progress)
+        _check_references(produced, removed)
         return _collect(produced, out_dir)
     _write_config(project, {**config, "keep-ipynb": True})
     _run(exe, project, formats[0], progress)
+    _check_references(produced, removed)
     written = _collect(produced, out_dir)
     _write_config(project, use_executed_notebooks(project, config))
     for fmt in formats[1:]:

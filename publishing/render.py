@@ -15,8 +15,15 @@
    (:func:`publishing.output.publish`). On failure the previous report is unchanged, the exit
    status is non-zero, and the message says so.
 
-Kernels get ``REPORT_DATA`` (absolute), ``REPORT_RESULTS`` and ``REPORT_ENGINE`` (the engine
-and its versions, for the reproducibility appendix).
+The trial is ``trial`` (``--trial``), else ``$REPORT_TRIAL``, else the project's default
+(:func:`publishing.trial.resolve`); the data folder is ``data``, else ``$REPORT_DATA``, else the
+specification's ``data.folder``. The staged book is configured for that trial
+(:func:`publishing.trial.select`: title, authors and output name from the specification;
+chapters and ``.when`` divs whose conditions fail are left out), and a cross-reference to a
+label left out fails the build before anything is executed.
+
+Kernels get ``REPORT_TRIAL`` and ``REPORT_DATA`` (absolute), ``REPORT_RESULTS`` and
+``REPORT_ENGINE`` (the engine and its versions, for the reproducibility appendix).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from pathlib import Path
 from analysis.validation import check_metadata
 from publishing import book as bookmod
 from publishing import builtin, cache, notice, officezip, output, quarto
+from publishing import trial as trialmod
 from publishing.environment import scoped_environ
 
 IGNORE = shutil.ignore_patterns(".git", ".venv", "_output", "_build", ".quarto", "__pycache__",
@@ -117,6 +125,31 @@ def as_failure(err: Exception, final: Path, staging: Path | None) -> Exception:
     return err
 
 
+def resolve_inputs(project: Path, data, trial) -> tuple[Path | None, object, Path]:
+    """``(specification file, specification, data folder)`` of a command: the trial given,
+    ``$REPORT_TRIAL`` or the project's default (None for a book with no trial); the data
+    given, ``$REPORT_DATA`` or the specification's ``data.folder`` (else ``project/data/
+    synthetic``)."""
+    path = trialmod.resolve(project, trial)
+    spec = trialmod.load(path)
+    folder = trialmod.data_folder(spec, data) or project / "data" / "synthetic"
+    return path, spec, folder
+
+
+def stage_book(project: Path, dest: Path, spec, data: Path, exclude=(),
+               progress=print) -> tuple[Path, trialmod.Selection]:
+    """Stage the project (:func:`stage_project`) and configure the staged book for the trial
+    (:func:`publishing.trial.select`); a cross-reference to a label left out is a
+    :class:`publishing.trial.TrialError` naming the chapter and the label."""
+    staged = stage_project(project, dest, exclude)
+    sel = trialmod.select(staged, spec, trialmod.available_datasets(data),
+                          trialmod.declared_synthetic(data), progress)
+    dangling = trialmod.dangling_references(staged, sel)
+    if dangling:
+        raise trialmod.missing_reference_error(dangling)
+    return staged, sel
+
+
 def run_results(project: Path, data: Path, out: Path, build: cache.Build | None = None,
                 progress=print) -> None:
     """The statistics pre-step, in its own process; reused from the build cache when its
@@ -140,21 +173,22 @@ def run_results(project: Path, data: Path, out: Path, build: cache.Build | None 
 
 def render(project: Path | str = ".", data: Path | str | None = None, engine: str = "auto",
            out: Path | str | None = None, results: bool = True, progress=print,
-           use_cache: bool | None = None) -> list[Path]:
-    """Render the book at ``project`` with ``data``; publish to ``out`` (default: the
-    project's output dir). Returns the published files; raises on failure (the error's
-    message or note says what the output folder holds). ``use_cache`` (default
-    ``$REPORT_CACHE == "1"``; ``make report`` sets it) reuses what the build cache
-    (:mod:`publishing.cache`) holds for unchanged inputs."""
+           use_cache: bool | None = None, trial: Path | str | None = None) -> list[Path]:
+    """Render the book at ``project`` for ``trial`` with ``data`` (defaults: see the module
+    docstring); publish to ``out`` (default: the project's output dir). Returns the
+    published files; raises on failure (the error's message or note says what the output
+    folder holds). ``use_cache`` (default ``$REPORT_CACHE == "1"``; ``make report`` sets it)
+    reuses what the build cache (:mod:`publishing.cache`) holds for unchanged inputs."""
     t0 = time.perf_counter()
     project = Path(project).resolve()
     book = bookmod.load(project)
-    data = Path(data or os.environ.get("REPORT_DATA") or project / "data" / "synthetic")
-    data = data if data.is_absolute() else (Path.cwd() / data)
+    spec_path, spec, data = resolve_inputs(project, data, trial)
     final = out_path(project, out, book.output_dir)
     name, exe, versions = choose_engine(engine, progress)
     label = describe(name, versions)
     progress(f"Engine: {label}")
+    if spec_path is not None:
+        progress(f"Trial: {spec.identity.short_name} ({spec_path})")
     progress(f"Data: {data}")
     check_metadata(data)  # dataset.yaml: a named rule and line before anything reads it
     marks = notice.marks(data)
@@ -166,14 +200,17 @@ def render(project: Path | str = ".", data: Path | str | None = None, engine: st
     try:
         with output.lock(final), output.staging("publishing-") as tmp, \
                 scoped_environ(("REPORT_DATA", "REPORT_RESULTS", "REPORT_ENGINE",
-                                "SOURCE_DATE_EPOCH")):
+                                "REPORT_TRIAL", "SOURCE_DATE_EPOCH")):
             staged_out = tmp / "out"
             staged_out.mkdir()
             os.environ["REPORT_DATA"] = str(data)
+            if spec_path is not None:
+                os.environ["REPORT_TRIAL"] = str(spec_path)
             os.environ["REPORT_ENGINE"] = label
             os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # pandoc and typst date their files
             build = cache.Build(cache.for_project(project, use_cache, progress), project, data,
-                                name, label, marks, results, _excluded(project, final))
+                                name, label, marks, results, _excluded(project, final),
+                                spec_path)
             reused = build.reuse(staged_out, final)
             if reused == "unchanged":
                 progress(f"Reused everything (no input changed): {output.shown(final)}/ is "
@@ -185,15 +222,17 @@ def render(project: Path | str = ".", data: Path | str | None = None, engine: st
                     run_results(project, data, staged_out, build, progress)
                     os.environ["REPORT_RESULTS"] = str(staged_out / "results.csv")
                 output.fault("after-results")
-                staged = stage_project(project, tmp / "project", _excluded(project, final))
+                staged, sel = stage_book(project, tmp / "project", spec, data,
+                                         _excluded(project, final), progress)
                 sbook = bookmod.load(staged)
                 assets = notice.write_assets(marks, tmp / "assets")
                 progress(f"Rendering {len(sbook.chapters)} chapters")
                 if name == "quarto":  # cached as a whole render only (see publishing.cache)
-                    files = quarto.render(exe, staged, staged_out, assets, progress)
+                    files = quarto.render(exe, staged, staged_out, assets, progress,
+                                          removed=sel.removed)
                 else:
                     files = builtin.render(sbook, staged_out, tmp / "work", assets, progress,
-                                           build.cache, build.chapters)
+                                           build.cache, build.chapters, removed=sel.removed)
                 output.fault("after-engine")
                 for docx in sorted(staged_out.rglob("*.docx")):
                     officezip.normalise(docx, epoch)
@@ -215,16 +254,19 @@ def render(project: Path | str = ".", data: Path | str | None = None, engine: st
 
 
 def results_only(project: Path | str = ".", data: Path | str | None = None,
-                 out: Path | str | None = None, progress=print) -> Path:
+                 out: Path | str | None = None, progress=print,
+                 trial: Path | str | None = None) -> Path:
     """``make results``: the results store, tables and figures, published into ``out`` (the
     project's output folder by default) as a new complete version, like a render."""
     project = Path(project).resolve()
-    data = Path(data or os.environ.get("REPORT_DATA") or project / "data" / "synthetic")
-    data = data if data.is_absolute() else (Path.cwd() / data)
+    spec_path, _, data = resolve_inputs(project, data, trial)
     final = out_path(project, out, bookmod.load(project).output_dir)
     tmp = None
     try:
-        with output.lock(final), output.staging("publishing-") as tmp:
+        with output.lock(final), output.staging("publishing-") as tmp, \
+                scoped_environ(("REPORT_TRIAL",)):
+            if spec_path is not None:
+                os.environ["REPORT_TRIAL"] = str(spec_path)
             staged_out = tmp / "out"
             staged_out.mkdir()
             run_results(project, data, staged_out)

@@ -247,7 +247,8 @@ def _next_version(current: Path, stage: Path, zpath: Path, dest: Path) -> Path:
 
 
 def build(project: Path | str = ".", data: Path | str | None = None, engine: str = "auto",
-          out: Path | str | None = None, progress=print) -> Path:
+          out: Path | str | None = None, progress=print,
+          trial: Path | str | None = None) -> Path:
     """Build the supplement of ``project`` from ``data``; publish into ``out`` (default: the
     project's output folder) as a new version: the report there plus ``supplement/`` and the
     zip. Returns the zip's path; raises on failure (the message or note says what ``out``
@@ -258,8 +259,8 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
 
     t0 = time.perf_counter()
     project = Path(project).resolve()
-    data = Path(data or os.environ.get("REPORT_DATA") or project / "data" / "synthetic")
-    data = (data if data.is_absolute() else Path.cwd() / data).resolve()
+    spec_path, _spec, data = rendermod.resolve_inputs(project, data, trial)
+    data = data.resolve()
     final = rendermod.out_path(project, out, bookmod.load(project).output_dir)
     blinded = blinding.is_blinded()
     blinding.check()  # refuse now, with the clear message, if blinded without a key
@@ -269,13 +270,16 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
     progress(f"Supplement: data {data}, engine {label}"
              + (", BLINDED" if blinded else "") + f", date {iso_date(epoch)}")
 
-    keys = ("REPORT_DATA", "REPORT_RESULTS", "REPORT_PROJECT", "SOURCE_DATE_EPOCH")
+    keys = ("REPORT_DATA", "REPORT_RESULTS", "REPORT_PROJECT", "REPORT_TRIAL",
+            "SOURCE_DATE_EPOCH")
     tmp = None
     try:
         with output.lock(final), output.staging("supplement-") as tmp:
             stage = tmp / "supplement"
             stage.mkdir()
             with scoped_environ(keys):
+                if spec_path is not None:
+                    os.environ["REPORT_TRIAL"] = str(spec_path)
                 progress("Computing results, tables and figures")
                 trial = blinding.load(data)
                 n_stats, columns = _analysis_outputs(trial, stage, epoch, project, blinded,
@@ -285,7 +289,8 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
                                    "SOURCE_DATE_EPOCH": str(epoch)})
                 progress("Rendering the supplementary document")
                 files = rendermod.render(project / "supplement", data, engine, tmp / "doc",
-                                         results=False, progress=lambda m: progress("  " + m))
+                                         results=False, progress=lambda m: progress("  " + m),
+                                         trial=spec_path)
                 for f in files:
                     if f.suffix in (".pdf", ".docx"):
                         shutil.copyfile(f, stage / f"{NAME}{f.suffix}")

@@ -63,20 +63,21 @@ def has_supplement(out: Path) -> bool:
 
 
 def rebuild(project: Path, data, engine: str, dest: Path, supplement: bool,
-            progress=print) -> Path:
+            progress=print, trial=None) -> Path:
     """Render the report (and the supplement) from scratch into ``dest``."""
     from publishing import render
     from publishing import supplement as supp
 
     quiet = lambda m: progress("  " + m)  # noqa: E731
-    render.render(project, data, engine, dest, results=True, progress=quiet, use_cache=False)
+    render.render(project, data, engine, dest, results=True, progress=quiet, use_cache=False,
+                  trial=trial)
     if supplement:
-        supp.build(project, data, engine, dest, progress=quiet)
+        supp.build(project, data, engine, dest, progress=quiet, trial=trial)
     return dest
 
 
 def verify(project: Path | str = ".", data=None, engine: str = "auto",
-           out: Path | str | None = None, progress=print) -> list[Comparison]:
+           out: Path | str | None = None, progress=print, trial=None) -> list[Comparison]:
     """Rebuild in a temporary folder and compare with the current output (``out``)."""
     from publishing import book as bookmod
     from publishing import output
@@ -91,16 +92,16 @@ def verify(project: Path | str = ".", data=None, engine: str = "auto",
         supplement = has_supplement(current)
     with output.staging("verify-") as tmp:
         progress(f"Rebuilding from scratch in a temporary folder (current: {current})")
-        fresh = rebuild(project, data, engine, tmp / "out", supplement, progress)
+        fresh = rebuild(project, data, engine, tmp / "out", supplement, progress, trial)
         after = collect(fresh)
     return compare(before, after)
 
 
-def main(project=".", data=None, engine: str = "auto", out=None) -> int:
+def main(project=".", data=None, engine: str = "auto", out=None, trial=None) -> int:
     """Command line entry: print one line per file and a summary; 0 only if all identical."""
     t0 = time.perf_counter()
     try:
-        rows = verify(project, data, engine, out)
+        rows = verify(project, data, engine, out, trial=trial)
     except Exception as err:  # a failed rebuild is a failed verification
         print(f"\nVERIFY FAILED: {type(err).__name__}: {err}", file=sys.stderr)
         return 2

@@ -76,7 +76,7 @@ def project(tmp_path):
 
 
 def _inputs(p: Path) -> str:
-    return cache.inputs_key(p, p / "data", cache.environment(p))
+    return cache.inputs_key(p, p / "data", cache.environment(p), p / "trials" / "t" / "trial.yaml")
 
 
 def test_one_data_cell_changes_the_inputs_key(project):
@@ -98,6 +98,51 @@ def test_dataset_yaml_and_one_spec_value_change_the_inputs_key(project):
     spec = project / "trials" / "t" / "trial.yaml"
     spec.write_text(spec.read_text().replace("control: true", "control: false"))
     assert _inputs(project) != after_yaml
+
+
+def test_the_trial_in_use_is_keyed_by_its_own_files(project):
+    spec = project / "trials" / "t" / "trial.yaml"
+    (project / "trials" / "t" / "text").mkdir()
+    intro = project / "trials" / "t" / "text" / "introduction.md"
+    intro.write_text("The trial.\n")
+    (project / "trials" / "other").mkdir()
+    other = project / "trials" / "other" / "trial.yaml"
+    other.write_text("arms: []\n")
+    before, text = _inputs(project), cache.trial_digest(spec, project / "data", text=True)
+    other.write_text("arms: [x]\n")  # another trial: nothing of this one changes
+    assert _inputs(project) == before
+    assert cache.project_digest(project) == cache.project_digest(project)
+    intro.write_text("The trial, revised.\n")  # narrative: the chapters only, not the results
+    assert _inputs(project) == before
+    assert cache.trial_digest(spec, project / "data", text=True) != text
+    (project / "trials" / "t" / "dictionary.yaml").write_text("x: 1\n")
+    assert _inputs(project) != before
+
+
+def test_one_spec_value_recomputes_the_results_and_reexecutes_the_chapters(project):
+    spec = project / "trials" / "t" / "trial.yaml"
+    calls = []
+
+    def compute(out: Path) -> None:
+        calls.append(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.csv").write_text(spec.read_text())
+
+    def build() -> cache.Build:
+        return cache.Build(cache.Cache(project / cache.CACHE_DIR, lambda *a: None), project,
+                           project / "data", "builtin", "builtin (test)", [], True, (), spec)
+
+    first = build()
+    first.results(project.parent / "r1", compute, lambda *a: None)
+    again = build()
+    again.results(project.parent / "r2", compute, lambda *a: None)
+    assert len(calls) == 1 and again.chapters == first.chapters
+    spec.write_text(spec.read_text().replace("control: true", "control: false"))
+    edited = build()
+    edited.results(project.parent / "r3", compute, lambda *a: None)
+    assert len(calls) == 2 and "control: false" in (project.parent / "r3" / "results.csv"
+                                                     ).read_text()
+    assert edited.chapters != first.chapters and edited.render != first.render
 
 
 def test_one_line_of_analysis_code_changes_the_inputs_key(project):
