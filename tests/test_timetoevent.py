@@ -1,4 +1,7 @@
-"""Tests of visit-based event times, Kaplan-Meier, log-rank and Cox."""
+"""Tests of event times derived from a responder rule (:func:`analysis.spec.rules.first_success`
+with the example rule of trials/respine), Kaplan-Meier, log-rank and Cox."""
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -6,14 +9,13 @@ import pytest
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
-from analysis.stats.timetoevent import (
-    cox,
-    first_response_times,
-    km_at,
-    km_table,
-    logrank,
-    median_time,
-)
+from analysis.spec.load import load_spec
+from analysis.spec.rules import first_success
+from analysis.stats.timetoevent import cox, km_at, km_table, logrank, median_time
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = load_spec(ROOT / "trials" / "respine" / "trial.yaml")
+RULE = "respine_responder"
 
 
 def _adqs(records):
@@ -26,34 +28,96 @@ def _adqs(records):
     return pd.DataFrame(rows)
 
 
+def _responder(base_vas, vas, base_odi, odi) -> np.ndarray:
+    """Hand-coded reference of the example rule: VAS improved by >= 20 % and >= 20 mm, or ODI
+    improved by >= 20 %; Kleene OR of 1.0/0.0/NaN."""
+    with np.errstate(invalid="ignore"):
+        gv, go = base_vas - vas, base_odi - odi
+        v = np.where(np.isnan(gv), np.nan,
+                     ((gv >= 0.2 * base_vas - 1e-9) & (gv >= 20 - 1e-9) & (gv > 0)) * 1.0)
+        o = np.where(np.isnan(go), np.nan,
+                     ((go >= 0.2 * base_odi - 1e-9) & (go > 0) & (base_odi > 0)) * 1.0)
+    out = np.full(len(v), np.nan)
+    out[(v == 0) & (o == 0)] = 0.0
+    out[(v == 1) | (o == 1)] = 1.0
+    return out
+
+
+def first_response_times(adqs, subjects, *, arm="TRT01P", visits=None) -> pd.DataFrame:
+    """Reference implementation (independent of :mod:`analysis.spec.rules`): one row per
+    subject followed, ``USUBJID, arm, time, event, n_assessed``; follow-up ends at the first
+    response or at the first visit not evaluable (censored at the last evaluable one)."""
+    q = adqs[adqs["USUBJID"].isin(subjects["USUBJID"])]
+    wide = q.pivot_table(index=["USUBJID", "AVISITN"], columns="PARAMCD", values="AVAL",
+                         aggfunc="first").reindex(columns=["VAS", "ODI"]).reset_index()
+    base = wide[wide["AVISITN"] == 0].set_index("USUBJID")
+    fu = wide[wide["AVISITN"] > 0]
+    visits = sorted(pd.unique(fu["AVISITN"]).tolist()) if visits is None else list(visits)
+    out = []
+    for sid in sorted(set(subjects["USUBJID"])):
+        followed, event = [], 0
+        for v in visits:
+            row = fu[(fu["USUBJID"] == sid) & (fu["AVISITN"] == v)]
+            if row.empty or sid not in base.index:
+                break
+            r = _responder(np.array([base.loc[sid, "VAS"]]), row["VAS"].to_numpy(float),
+                           np.array([base.loc[sid, "ODI"]]), row["ODI"].to_numpy(float))[0]
+            if np.isnan(r):
+                break
+            followed.append(v)
+            if r == 1.0:
+                event = 1
+                break
+        if followed:
+            out.append((sid, float(followed[-1]), event, len(followed)))
+    res = pd.DataFrame(out, columns=["USUBJID", "time", "event", "n_assessed"])
+    arms = subjects.drop_duplicates("USUBJID").set_index("USUBJID")[arm]
+    res.insert(1, "arm", arms.reindex(res["USUBJID"]).to_numpy())
+    return res
+
+
 NAN = float("nan")
+RECORDS = [
+    # s1: responder first at month 3 (VAS 70 -> 45: -25 mm, -36 %)
+    ("s1", 0, 70, 40), ("s1", 1, 65, 38), ("s1", 3, 45, 38), ("s1", 6, 70, 40),
+    # s2: never responds; month 3 missing, month 6 attended
+    ("s2", 0, 60, 50), ("s2", 1, 55, 45), ("s2", 6, 58, 48),
+    # s3: month 1 missing, responds via ODI at month 6 (50 -> 40 = 20 %)
+    ("s3", 0, 60, 50), ("s3", 6, 60, 40),
+    # s4: only baseline -> dropped
+    ("s4", 0, 60, 50),
+    # s5: month 1 VAS missing and ODI not improved -> not evaluable; month 3 evaluable no
+    ("s5", 0, 60, 50), ("s5", 1, NAN, 49), ("s5", 3, 59, 49),
+    # s6: month 1 not evaluable but ODI improved -> responder at month 1 (True OR NaN)
+    ("s6", 0, 60, 50), ("s6", 1, NAN, 30),
+]
 
 
-def test_first_response_times_event_censoring_and_gaps():
-    adqs = _adqs([
-        # s1: responder first at month 3 (VAS 70 -> 45: -25 mm, -36 %)
-        ("s1", 0, 70, 40), ("s1", 1, 65, 38), ("s1", 3, 45, 38), ("s1", 6, 70, 40),
-        # s2: never responds; last evaluable visit month 6 (month 12 missing)
-        ("s2", 0, 60, 50), ("s2", 1, 55, 45), ("s2", 6, 58, 48),
-        # s3: month 1 missing, responds via ODI at month 6 (50 -> 40 = 20 %)
-        ("s3", 0, 60, 50), ("s3", 6, 60, 40),
-        # s4: only baseline -> dropped
-        ("s4", 0, 60, 50),
-        # s5: month 1 VAS missing and ODI not improved -> not evaluable; month 3 evaluable no
-        ("s5", 0, 60, 50), ("s5", 1, NAN, 49), ("s5", 3, 59, 49),
-        # s6: month 1 not evaluable but ODI improved -> responder at month 1 (True OR NaN)
-        ("s6", 0, 60, 50), ("s6", 1, NAN, 30),
-    ])
-    subjects = pd.DataFrame({"USUBJID": ["s1", "s2", "s3", "s4", "s5", "s6"],
-                             "TRT01P": ["A", "B", "A", "B", "A", "B"]})
-    tte = first_response_times(adqs, subjects).set_index("USUBJID")
-    # scheduled visits 1, 3, 6: follow-up stops at the first visit not evaluable
+def test_first_success_event_censoring_and_gaps():
+    adqs = _adqs(RECORDS)
+    ids = ["s1", "s2", "s3", "s4", "s5", "s6"]
+    tte = first_success(RULE, SPEC, {"adqs": adqs}, ids, visits=[1, 3, 6]).set_index("USUBJID")
+    # follow-up stops at the first visit not evaluable
     assert list(tte.index) == ["s1", "s2", "s6"]  # s3, s5 missed month 1; s4 no follow-up
     assert tte.loc["s1", ["time", "event", "n_assessed"]].tolist() == [3.0, 1, 2]
     # s2 missed month 3: censored at month 1, its later month-6 visit is not used
     assert tte.loc["s2", ["time", "event", "n_assessed"]].tolist() == [1.0, 0, 1]
     assert tte.loc["s6", ["time", "event"]].tolist() == [1.0, 1]
-    assert tte.loc["s1", "arm"] == "A"
+    ref = first_response_times(adqs, pd.DataFrame({"USUBJID": ids, "TRT01P": "A"}),
+                               visits=[1, 3, 6]).set_index("USUBJID")
+    pd.testing.assert_frame_equal(tte[["time", "event", "n_assessed"]],
+                                  ref[["time", "event", "n_assessed"]], check_dtype=False)
+
+
+def test_first_success_skip_passes_over_missed_visits():
+    adqs = _adqs(RECORDS)
+    ids = ["s1", "s2", "s3", "s4", "s5", "s6"]
+    tte = first_success(RULE, SPEC, {"adqs": adqs}, ids, visits=[1, 3, 6],
+                        missed_visit="skip").set_index("USUBJID")
+    assert list(tte.index) == ["s1", "s2", "s3", "s5", "s6"]
+    assert tte.loc["s2", ["time", "event", "n_assessed"]].tolist() == [6.0, 0, 2]
+    assert tte.loc["s3", ["time", "event", "n_assessed"]].tolist() == [6.0, 1, 1]
+    assert tte.loc["s5", ["time", "event", "n_assessed"]].tolist() == [3.0, 0, 1]
 
 
 def test_missed_visit_leaves_the_risk_set_so_km_matches_responders_by_visit():
@@ -72,8 +136,7 @@ def test_missed_visit_leaves_the_risk_set_so_km_matches_responders_by_visit():
     rec += [("c0", 0, 70, 50), ("c0", 1, 70, 50), ("c0", 6, 40, 50)]
     adqs = _adqs(rec)
     ids = sorted({r[0] for r in rec})
-    tte = first_response_times(adqs, pd.DataFrame({"USUBJID": ids, "TRT01P": "A"}),
-                               visits=[1, 3, 6])
+    tte = first_success(RULE, SPEC, {"adqs": adqs}, ids, visits=[1, 3, 6]).assign(arm="A")
     assert set(tte.USUBJID) == {f"a{i}" for i in range(10)} | {"c0"}
     at = km_at(tte, "A", [1, 3]).set_index("time")
     assert at.loc[1, "at_risk"] == 11  # assessed at month 1

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from analysis.displays.style import PRINT_WIDTH, arm_colour, favours_labels
+from analysis.results import contrast
 
 MARKERS = ["o", "s", "^", "D"]
 
@@ -27,10 +28,6 @@ class Panel(NamedTuple):
     endpoint: str
     title: str
     lower_is_better: bool
-
-
-def _contrast(arm: str, control: str) -> str:
-    return f"{arm} vs {control}"
 
 
 def _rows(store, endpoint, **where):
@@ -91,7 +88,7 @@ def mmrm_forest_figure(store, arms, control, panels, *, visit_prefix: str = ""):
     ``visit_prefix`` + number), one series per experimental arm, with the side that favours
     each arm written inside the frame (from the panel's direction of improvement)."""
     panels = list(panels)
-    contrasts = [_contrast(a, control) for a in arms if a != control]
+    contrasts = [contrast(a, control) for a in arms if a != control]
     nrow, ncol = _grid(len(panels))
     exp = ", ".join(a for a in arms if a != control)
     fig, axes = plt.subplots(nrow, ncol, figsize=(PRINT_WIDTH, 2.5 * nrow), squeeze=False)

@@ -38,7 +38,7 @@ from scipy import stats
 
 from analysis.displays.formatting import fmt_ci, fmt_num, fmt_p
 from analysis.escape import Markdown, escape_markdown
-from analysis.results import result_row
+from analysis.results import contrast, result_row
 from analysis.spec.rules import evaluate, first_success
 from analysis.stats.binary import newcombe_rd_ci, wilson_ci
 from analysis.stats.mmrm import fit_change_mmrm
@@ -73,11 +73,6 @@ def by_visit_responders(spec) -> tuple:
 
 def time_to_event_endpoints(spec) -> tuple:
     return spec.endpoints_by(kind="time_to_event")
-
-
-def contrast(arm: str, control: str) -> str:
-    """Store label of a comparison with the control arm."""
-    return f"{arm} vs {control}"
 
 
 def population_label(pop_id: str) -> str:
