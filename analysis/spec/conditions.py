@@ -5,7 +5,8 @@ fenced div ``::: {.when module="adverse_events"}``. The attributes, all of which
 
 ``module``
     an optional module that is declared and whose dataset is present
-    (:func:`analysis.spec.contract.active_modules`);
+    (:func:`analysis.spec.contract.active_modules`); ``"<module>.<key>"`` also needs that
+    key of the module to be set (e.g. ``immunogenicity.association_endpoint``);
 ``kind`` and ``role``
     some endpoint has that analysis kind and that role; ``role`` may also be ``decision``
     (an endpoint of the decision rule) or ``nondecision``; either may be given alone;
@@ -32,6 +33,9 @@ True
 (False, False)
 >>> holds(spec, set(), {"not": {"arms": "3+"}})
 True
+>>> spec = NS(**{**vars(spec), "modules": {"disposition": {"reasons": []}}})
+>>> [holds(spec, set(), {"module": m}) for m in ("disposition", "disposition.reasons")]
+[True, False]
 """
 
 from __future__ import annotations
@@ -73,7 +77,10 @@ def holds(spec, available, attrs: dict, synthetic: bool | None = None) -> bool:
     if "module" in attrs:
         from analysis.spec.contract import active_modules
 
-        if attrs["module"] not in active_modules(spec, available):
+        name, _, key = str(attrs["module"]).partition(".")
+        if name not in active_modules(spec, available):
+            return False
+        if key and not (spec.modules.get(name) or {}).get(key):
             return False
     if ("kind" in attrs or "role" in attrs) and not _endpoint_matches(
             spec, attrs.get("kind"), attrs.get("role")):
