@@ -3,6 +3,8 @@
 Each family module in :data:`FAMILIES` exposes ``compute(trial) -> list[dict]`` (rows made
 with :func:`analysis.results.result_row`) and optionally ``tables(trial, store)`` ->
 ``{name: DataFrame}`` and ``figures(trial, store)`` -> ``{name: matplotlib Figure}``.
+A module with ``AFTER_FAMILIES = True`` (the decision rule) runs after all the others:
+its ``compute(trial, store)`` reads the rows they stored.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from analysis.displays.figio import save_figure
 from analysis.export import SYNTHETIC_NOTE, write_table
 from analysis.results import ResultsStore
 
-FAMILIES = ["participants", "coprimary", "secondary", "immune", "safety"]
+FAMILIES = ["participants", "coprimary", "secondary", "immune", "safety", "decision"]
 
 
 def _modules():
@@ -31,8 +33,13 @@ def _modules():
 def compute_results(trial) -> ResultsStore:
     """Compute every family's statistics on ``trial`` into one store."""
     store = ResultsStore.empty()
-    for mod in _modules():
-        store = store.add(mod.compute(trial))
+    mods = _modules()
+    for mod in mods:
+        if not getattr(mod, "AFTER_FAMILIES", False):
+            store = store.add(mod.compute(trial))
+    for mod in mods:
+        if getattr(mod, "AFTER_FAMILIES", False):
+            store = store.add(mod.compute(trial, store))
     return store
 
 

@@ -459,7 +459,7 @@ def test_adsl_must_have_one_row_per_subject(three):
 def test_respine_spec_matches_what_the_code_hard_codes_today():
     """The specification is a faithful copy of the constants it will replace (issue 11)."""
     from analysis import data as contract_dict
-    from analysis.families import baseline, coprimary, immune, safety
+    from analysis.families import baseline, immune, safety
     from analysis.stats import bayes
 
     spec = load_spec(RESPINE)
@@ -483,21 +483,23 @@ def test_respine_spec_matches_what_the_code_hard_codes_today():
         assert e.mcid_source.startswith(source)
         par = d["datasets"]["adqs"]["parameters"][e.paramcd]
         assert (e.label, e.unit, e.range) == (par["label"], par["unit"], (par["min"], par["max"]))
-    t2 = spec.endpoint(coprimary.T2)
+    # the constants the single-visit family hard-coded before it read the specification
+    t2 = spec.endpoint("t2")
     par = d["datasets"]["admri"]["parameters"]["T2"]
-    assert (t2.label, t2.unit, t2.visit) == (par["label"], par["unit"], coprimary.VISIT)
+    assert (t2.label, t2.unit, t2.visit) == (par["label"], par["unit"], 12)
     # co-primary responder and its sensitivity analyses
-    resp = spec.endpoint(coprimary.ENDPOINT)
-    assert resp.visit == coprimary.VISIT == spec.primary_visit
+    resp = spec.endpoint("responder_m12")
+    assert resp.visit == 12 == spec.primary_visit
     mi = resp.sensitivity["multiple_imputation"]
     assert (mi["imputations"], mi["iterations"], mi["donors"], mi["seed"]) == (
-        coprimary.N_IMPUTATIONS, coprimary.MI_ITERATIONS, coprimary.MI_DONORS, coprimary.MI_SEED)
-    assert tuple(mi["predictor_visits"]) == coprimary.EARLIER_VISITS
-    assert tuple(resp.sensitivity["tipping_point"]["rates"]) == coprimary.TIPPING_RATES
+        50, 10, 5, 20180401)
+    assert tuple(mi["predictor_visits"]) == (0, 1, 3, 6)
+    assert tuple(resp.sensitivity["tipping_point"]["rates"]) == tuple(
+        round(0.1 * i, 1) for i in range(11))
     assert tuple(resp.sensitivity["bayes"]["prior"]) == bayes.DEFAULT_PRIOR
-    assert spec.adjustment[0].pool_below == coprimary.MIN_STRATUM
-    assert spec.decision.alpha == coprimary.ALPHA
-    assert spec.decision.endpoints == (coprimary.ENDPOINT, coprimary.T2)
+    assert spec.adjustment[0].pool_below == 20
+    assert spec.decision.alpha == 0.05
+    assert spec.decision.endpoints == ("responder_m12", "t2")
     # baseline table: variables, summaries, labels, levels
     assert len(spec.baseline_table) == len(baseline.BASELINE_VARS)
     for b, var in zip(spec.baseline_table, baseline.BASELINE_VARS, strict=True):

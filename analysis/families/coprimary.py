@@ -1,33 +1,37 @@
-"""Co-primary endpoints (family module): month-12 responders and MRI T2 of the treated disc.
+"""Single-visit endpoints (family module): binary responders and continuous values at one visit.
 
-Clinical co-primary: responder at month 12 (:func:`analysis.families.derive.derive_responders`).
-Population ITT (``ITTFL == "Y"``, by randomised arm ``TRT01P``) unless stated.
+Applies the trial specification (``trial.spec``, :class:`analysis.spec.model.TrialSpec`):
 
-Results-store rows of endpoint ``"responder_m12"`` (visit 12; proportions as percent 0-100,
-risk differences in percentage points):
+* every endpoint of kind ``binary_responder`` with a single ``visit`` (any role): responder
+  status by the endpoint's rule (:func:`analysis.spec.rules.evaluate`) in the endpoint's
+  population; the primary analysis (observed cases) always, sensitivity analyses only as the
+  endpoint's ``sensitivity`` declares them;
+* every endpoint of kind ``single_visit_continuous``: descriptive statistics and an ANCOVA
+  (value at the visit ~ arm + baseline + the adjustment covariates).
+
+Every experimental arm is compared with the control arm. The decision rule is applied
+afterwards by :mod:`analysis.families.decision`, which reads these rows.
+
+Results-store rows of a binary endpoint (endpoint = its id, visit = its visit; proportions as
+percent 0-100, risk differences in percentage points):
 
 - per arm, analyses ``primary`` (observed cases), ``nri`` (missing = non-responder), ``pp``
-  (per-protocol, observed cases): ``n_responders`` (n = N), ``N``, ``n_missing``,
+  (per-protocol population, observed cases): ``n_responders`` (n = N), ``N``, ``n_missing``,
   ``percent`` (Wilson limits); ``mi``: ``percent`` (Rubin limits);
 - contrast ``"<arm> vs <control>"``: ``risk_difference`` (Newcombe hybrid score limits for
-  primary/nri/pp; Rubin for ``mi``; average marginal effect for ``adjusted_country``;
-  credible interval for ``bayes``), ``risk_ratio``, ``odds_ratio`` (log/logit limits),
-  ``p_value`` (Yates chi-square; Wald for ``mi``/``adjusted_country``), ``p_value_fisher``;
-  ``bayes``: ``prob_better`` (P(RD > 0)), with ``prior_a``/``prior_b`` (arm "Overall");
-  ``mi``: ``n_imputations``, ``fmi``; ``tipping_point``: ``risk_difference`` and ``p_value``
-  per ``group="p_exp=<rate>;p_ctl=<rate>"`` (assumed response rates among the missing) and
+  primary/nri/pp; Rubin for ``mi``; average marginal effect for ``adjusted``; credible
+  interval for ``bayes``), ``risk_ratio``, ``odds_ratio`` (log/logit limits), ``p_value``
+  (Yates chi-square; Wald for ``mi``/``adjusted``), ``p_value_fisher``, ``chi_square``;
+  ``adjusted``: ``n_strata`` and (arm "Overall") ``min_stratum``; ``bayes``: ``prob_better``
+  (P(RD > 0)), ``posterior_mean``, with ``prior_a``/``prior_b`` (arm "Overall"); ``mi``:
+  ``n_imputations``, ``fmi``; ``tipping_point``: ``risk_difference`` and ``p_value`` per
+  ``group="p_exp=<rate>;p_ctl=<rate>"`` (assumed response rates among the missing) and
   ``n_significant`` (grid points with p < alpha, group ``"favours_exp"``/``"favours_ctl"``).
 
-Structural co-primary, endpoint ``"t2"`` (ms): analysis ``descriptive`` per arm: visit 0 and
-12 ``n``/``mean``/``sd``; visit 12 ``group="change"``: ``n``/``mean`` (t limits)/``sd``;
-analysis ``primary`` (ANCOVA month-12 T2 ~ arm + baseline T2 + country, complete cases):
-``adjusted_mean`` per arm and ``mean_difference``/``p_value`` per contrast.
-
-Decision, endpoint ``"coprimary_decision"`` (per contrast): ``success`` (1/0) with
-``group="responder_m12"``, ``"t2"`` and ``""`` (overall), and ``alpha`` (arm "Overall").
-Rule: superiority on BOTH co-primary endpoints, each two-sided at ``ALPHA`` in its primary
-analysis with an effect in favour of the experimental arm (no multiplicity adjustment: the
-intersection-union test controls the type I error).
+Rows of a single-visit continuous endpoint: analysis ``descriptive`` per arm: baseline visit
+and the endpoint's visit ``n``/``mean``/``sd``; at the visit ``group="change"``:
+``n``/``mean`` (t limits)/``sd``; analysis ``primary`` (ANCOVA, complete cases):
+``adjusted_mean`` per arm and ``mean_difference``/``p_value``/``residual_sd`` per contrast.
 """
 
 from __future__ import annotations
@@ -37,9 +41,12 @@ import math
 import numpy as np
 import pandas as pd
 
+from analysis.displays.coprimary_plots import ANALYSES, tipping_grid
 from analysis.displays.formatting import fmt_ci, fmt_int, fmt_num, fmt_p
-from analysis.families.derive import derive_responders, responder
-from analysis.results import ResultNotFound, result_row
+from analysis.escape import Markdown
+from analysis.families.decision import decision_sentence
+from analysis.results import ResultNotFound, contrast, result_row
+from analysis.spec.rules import evaluate, evaluate_values
 from analysis.stats.ancova import ancova
 from analysis.stats.bayes import DEFAULT_PRIOR, rd_posterior
 from analysis.stats.binary import (
@@ -52,54 +59,142 @@ from analysis.stats.binary import (
 )
 from analysis.stats.imputation import mice_pmm, rubin_pool
 
-ENDPOINT = "responder_m12"
-T2 = "t2"
-DECISION = "coprimary_decision"
-VISIT = 12
-ALPHA = 0.05
-N_IMPUTATIONS = 50
-MI_ITERATIONS = 10  # Gibbs iterations per chain
-MI_DONORS = 5  # predictive-mean-matching donor pool
-MI_SEED = 20180401
-TIPPING_RATES = tuple(round(0.1 * i, 1) for i in range(11))
-EARLIER_VISITS = (0, 1, 3, 6)
-MIN_STRATUM = 20  # countries with fewer evaluable patients are pooled in the logistic model
-OTHER = "Other countries"
+#: Significance level when the specification declares no decision rule.
+DEFAULT_ALPHA = 0.05
+#: Multiple-imputation settings the specification may leave out.
+MI_DEFAULTS = {"imputations": 50, "iterations": 10, "donors": 5, "seed": 2024}
+OTHER = "Other levels"
+#: Results-store population labels of the specification's population ids.
+POPULATION_CODES = {"itt": "ITT", "per_protocol": "PP", "safety": "SAF", "efficacy": "EFF"}
 
-ANALYSES = {  # analysis -> label, in display order
-    "primary": "Primary (observed)",
-    "nri": "Non-responder imputation",
-    "mi": "Multiple imputation",
-    "pp": "Per-protocol",
-    "adjusted_country": "Adjusted for country",
-    "bayes": "Bayesian",
-}
+BINARY = "binary_responder"
+CONTINUOUS = "single_visit_continuous"
+
+__all__ = ["ANALYSES", "contrast", "decision_sentence", "tipping_grid"]
 
 
-def contrast(arm: str, control: str) -> str:
-    """The results-store label of a contrast."""
-    return f"{arm} vs {control}"
+# ---------------------------------------------------------------- the specification
+def binary_endpoints(spec, role: str | None = None) -> tuple:
+    """Binary responder endpoints at a single visit; ``role`` ``"decision"`` /
+    ``"nondecision"`` keeps those in / not in the decision rule."""
+    return _filter(spec, [e for e in spec.endpoints if e.kind == BINARY and e.visit is not None],
+                   role)
 
 
-def _experimental(trial) -> list[str]:
-    return [a for a in trial.arms if a != trial.control_arm]
+def continuous_endpoints(spec, role: str | None = None) -> tuple:
+    """Single-visit continuous endpoints (``role`` as in :func:`binary_endpoints`)."""
+    return _filter(spec, [e for e in spec.endpoints if e.kind == CONTINUOUS], role)
+
+
+def _filter(spec, eps, role):
+    ids = decision_ids(spec)
+    if role == "decision":
+        eps = sorted((e for e in eps if e.id in ids), key=lambda e: ids.index(e.id))
+    elif role == "nondecision":
+        eps = [e for e in eps if e.id not in ids]
+    return tuple(eps)
+
+
+def decision_ids(spec) -> tuple[str, ...]:
+    return tuple(spec.decision.endpoints) if spec.decision is not None else ()
+
+
+def _endpoint(spec, endpoint):
+    return spec.endpoint(endpoint) if isinstance(endpoint, str) else endpoint
+
+
+def alpha(spec) -> float:
+    """The decision rule's significance level (:data:`DEFAULT_ALPHA` without a rule)."""
+    return spec.decision.alpha if spec.decision is not None else DEFAULT_ALPHA
+
+
+def population_code(pop_id: str) -> str:
+    """The results-store label of a specification population (``itt`` -> ``ITT``)."""
+    return POPULATION_CODES.get(pop_id, pop_id.upper())
+
+
+def visit_label(spec, avisitn) -> str:
+    """The schedule's label of a visit (the number itself when not scheduled)."""
+    try:
+        return spec.visit(int(avisitn)).label
+    except StopIteration:
+        return str(avisitn)
+
+
+def lower_first(text: str) -> str:
+    """Lower-case the first letter unless the first word is an acronym (``"BDI score"``)."""
+    word = text.split(" ", 1)[0]
+    if len(word) > 1 and (word[1].isupper() or any(c.isdigit() for c in word)):
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def adjusted_label(spec) -> str:
+    """``"Adjusted for <covariates>"`` from the specification's adjustment covariates."""
+    labels = [lower_first(c.label or c.column) for c in spec.adjustment]
+    if not labels:
+        return ANALYSES["adjusted"]
+    return "Adjusted for " + (labels[0] if len(labels) == 1
+                              else ", ".join(labels[:-1]) + " and " + labels[-1])
+
+
+def analysis_labels(spec) -> dict[str, str]:
+    """:data:`ANALYSES` with the adjusted analysis named after its covariates."""
+    return {**ANALYSES, "adjusted": adjusted_label(spec)}
+
+
+def unit_text(endpoint) -> str:
+    """The unit of a difference of the endpoint, for prose and headers (``""`` if none)."""
+    u = endpoint.unit
+    if not u:
+        return ""
+    return {"%": "percentage points", "score": "points"}.get(u, u)
 
 
 # ---------------------------------------------------------------- data
-def population(trial, pop: str = "ITT") -> pd.DataFrame:
-    """ADSL rows of a population (``ITT`` or ``PP``) with ``ARM`` = randomised arm."""
-    flag = {"ITT": "ITTFL", "PP": "PPROTFL"}[pop]
-    adsl = trial.adsl
-    d = adsl.loc[(adsl[flag] == "Y") & adsl["TRT01P"].isin(trial.arms)].copy()
-    d["ARM"] = d["TRT01P"].astype(str)
+def _spec(trial):
+    spec = getattr(trial, "spec", None)
+    if spec is None:
+        raise ValueError("the trial has no specification (trial.spec)")
+    return spec
+
+
+def population(trial, pop_id: str = "itt") -> pd.DataFrame:
+    """ADSL rows of a population of the specification, with ``ARM`` = its analysis arm
+    (randomised or actual) among ``trial.arms``."""
+    spec = _spec(trial)
+    p = spec.populations[pop_id]
+    col = spec.data.actual_arm_column if p.arm == "actual" else spec.data.arm_column
+    adsl = trial.dataset("adsl") if hasattr(trial, "dataset") else trial.adsl
+    d = adsl.loc[(adsl[p.flag].astype(str) == p.value) & adsl[col].isin(trial.arms)].copy()
+    d["ARM"] = d[col].astype(str)
     return d.reset_index(drop=True)
 
 
-def responder_data(trial, pop: str = "ITT") -> pd.DataFrame:
-    """One row per patient of ``pop``: ARM, COUNTRY and the month-12 responder derivation."""
-    d = population(trial, pop)
-    r = derive_responders(trial.adqs, visit=VISIT, subjects=d["USUBJID"])
-    return pd.concat([d[["USUBJID", "ARM", "COUNTRY"]], r.drop(columns="USUBJID")], axis=1)
+def _covariate_columns(spec) -> list[str]:
+    return [c.column for c in spec.adjustment]
+
+
+def _frames(trial, endpoint_ids) -> dict[str, pd.DataFrame]:
+    spec = _spec(trial)
+    out = {}
+    for eid in endpoint_ids:
+        ds = spec.endpoint(eid).dataset
+        out[ds] = trial.dataset(ds) if hasattr(trial, "dataset") else getattr(trial, ds)
+    return out
+
+
+def responder_data(trial, endpoint, pop_id: str | None = None) -> pd.DataFrame:
+    """One row per patient of the population (default: the endpoint's): subject, ``ARM``,
+    the adjustment covariates, ``RESPONDER`` (1.0/0.0/NaN) and ``EVALFL`` at the visit."""
+    spec = _spec(trial)
+    ep = _endpoint(spec, endpoint)
+    d = population(trial, pop_id or ep.population)
+    subj = spec.data.subject_column
+    rule = spec.rules[ep.rule]
+    r = evaluate(rule, spec, _frames(trial, rule.endpoints), visit=ep.visit, subjects=d[subj])
+    keep = [subj, "ARM", *(c for c in _covariate_columns(spec) if c in d.columns)]
+    return pd.concat([d[keep], r.drop(columns=subj)], axis=1)
 
 
 def _counts(d: pd.DataFrame, arms, nri: bool = False) -> dict:
@@ -114,13 +209,13 @@ def _counts(d: pd.DataFrame, arms, nri: bool = False) -> dict:
 
 
 # ---------------------------------------------------------------- responder analyses
-def _binary_rows(analysis: str, pop: str, counts: dict, trial) -> list[dict]:
+def _binary_rows(ep, analysis: str, pop: str, counts: dict, trial) -> list[dict]:
     rows = []
     ctl = trial.control_arm
 
     def row(stat, value, **kw):
         kw.setdefault("population", pop)
-        rows.append(result_row(ENDPOINT, stat, value, analysis=analysis, visit=VISIT, **kw))
+        rows.append(result_row(ep.id, stat, value, analysis=analysis, visit=ep.visit, **kw))
 
     for a in trial.arms:
         x, n, miss = counts[a]
@@ -130,7 +225,7 @@ def _binary_rows(analysis: str, pop: str, counts: dict, trial) -> list[dict]:
         lo, hi = wilson_ci(x, n) if n else (math.nan, math.nan)
         row("percent", 100 * x / n if n else math.nan, arm=a, lower=100 * lo, upper=100 * hi,
             n=n)
-    for a in _experimental(trial):
+    for a in trial.experimental_arms:
         (x1, n1, _), (x2, n2, _) = counts[a], counts[ctl]
         if not (n1 and n2):
             continue
@@ -148,12 +243,13 @@ def _binary_rows(analysis: str, pop: str, counts: dict, trial) -> list[dict]:
     return rows
 
 
-def pool_strata(levels: pd.Series, y: pd.Series, min_size: int = MIN_STRATUM) -> pd.Series:
+def pool_strata(levels: pd.Series, y: pd.Series, min_size: int | None = None) -> pd.Series:
     """Stratum labels for a logistic model: levels with fewer than ``min_size`` patients, or
     whose outcome does not vary (all or no responders, which would make the model's estimate
     infinite), are pooled into :data:`OTHER`. If the pooled stratum itself is too small or
     without variation, it is merged into the largest stratum.
     """
+    min_size = min_size or 0
     lev = levels.astype(str).copy()
     size = lev.map(lev.value_counts())
     varies = y.groupby(lev).transform(lambda v: v.nunique() > 1)
@@ -166,27 +262,37 @@ def pool_strata(levels: pd.Series, y: pd.Series, min_size: int = MIN_STRATUM) ->
     return lev
 
 
-def logistic_adjusted(d: pd.DataFrame, arm: str, control: str, factor: str = "COUNTRY",
-                      level: float = 0.95, min_stratum: int = MIN_STRATUM) -> dict:
-    """Logistic regression of response on arm and ``factor`` (evaluable patients).
+def logistic_adjusted(d: pd.DataFrame, arm: str, control: str, covariates=(),
+                      level: float = 0.95) -> dict:
+    """Logistic regression of response on arm and ``covariates`` (evaluable patients).
 
-    The factor's levels are first pooled by :func:`pool_strata`. Returns the adjusted odds
+    ``covariates`` are :class:`analysis.spec.model.Covariate` objects (``column``, ``type``
+    categorical or continuous, ``pool_below``). The levels of each categorical covariate are
+    first pooled by :func:`pool_strata` (below its ``pool_below``). Returns the adjusted odds
     ratio (Wald limits, p) and the covariate-adjusted risk difference: the average over
     patients of the predicted probability with everyone in ``arm`` minus everyone in
-    ``control`` (g-computation), delta-method limits; ``n_strata`` and ``converged``.
+    ``control`` (g-computation), delta-method limits; ``n_strata`` (levels of the categorical
+    covariates after pooling, summed) and ``converged``.
     """
     import warnings
 
     import statsmodels.api as sm
     from scipy import stats
 
-    e = d[d["RESPONDER"].notna() & d["ARM"].isin([arm, control])]
+    cols = [c.column for c in covariates]
+    e = d[d["RESPONDER"].notna() & d["ARM"].isin([arm, control])].dropna(subset=cols)
     y = e["RESPONDER"].to_numpy(float)
-    strata = pool_strata(e[factor], e["RESPONDER"], min_stratum)
-    levels = sorted(strata.unique())
-    cols = [np.ones(len(e)), (e["ARM"] == arm).to_numpy(float)]
-    cols += [(strata == lev).to_numpy(float) for lev in levels[1:]]
-    X = np.column_stack(cols)
+    X_cols = [np.ones(len(e)), (e["ARM"] == arm).to_numpy(float)]
+    n_strata = 0
+    for c in covariates:
+        if c.type == "continuous":
+            X_cols.append(pd.to_numeric(e[c.column], errors="coerce").to_numpy(float))
+            continue
+        strata = pool_strata(e[c.column], e["RESPONDER"], c.pool_below)
+        levels = sorted(strata.unique())
+        n_strata += len(levels)
+        X_cols += [(strata == lev).to_numpy(float) for lev in levels[1:]]
+    X = np.column_stack(X_cols)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence is checked below
         res = sm.Logit(y, X).fit(disp=0, maxiter=100)
@@ -204,68 +310,108 @@ def logistic_adjusted(d: pd.DataFrame, arm: str, control: str, factor: str = "CO
         "p_value": float(2 * stats.norm.sf(abs(beta[1] / se))),
         "risk_difference": (rd, rd - z * rd_se, rd + z * rd_se),
         "n": len(e),
-        "n_strata": len(levels),
+        "n_strata": n_strata,
         "converged": bool(res.mle_retvals.get("converged", True)),
     }
 
 
-def _adjusted_rows(d: pd.DataFrame, trial) -> list[dict]:
-    rows = []
-    for a in _experimental(trial):
+def _adjusted_rows(ep, d: pd.DataFrame, trial) -> list[dict]:
+    spec = _spec(trial)
+    covs = spec.adjustment
+    kw0 = dict(analysis="adjusted", visit=ep.visit, population=population_code(ep.population))
+    pooled = [c for c in covs if c.type != "continuous" and c.pool_below]
+    rows = [result_row(ep.id, "min_stratum", c.pool_below,
+                       group="" if len(pooled) == 1 else c.column, **kw0) for c in pooled]
+    for a in trial.experimental_arms:
         c = contrast(a, trial.control_arm)
         try:
-            fit = logistic_adjusted(d, a, trial.control_arm)
+            fit = logistic_adjusted(d, a, trial.control_arm, covs)
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
             continue  # e.g. perfect separation: no adjusted estimate
         if not fit["converged"]:
             continue
-        kw = dict(analysis="adjusted_country", visit=VISIT, arm=c, n=fit["n"])
+        kw = dict(arm=c, n=fit["n"], **kw0)
         o, rd = fit["odds_ratio"], fit["risk_difference"]
         rows += [
-            result_row(ENDPOINT, "odds_ratio", o[0], lower=o[1], upper=o[2], **kw),
-            result_row(ENDPOINT, "risk_difference", 100 * rd[0], lower=100 * rd[1],
+            result_row(ep.id, "odds_ratio", o[0], lower=o[1], upper=o[2], **kw),
+            result_row(ep.id, "risk_difference", 100 * rd[0], lower=100 * rd[1],
                        upper=100 * rd[2], **kw),
-            result_row(ENDPOINT, "p_value", fit["p_value"], **kw),
-            result_row(ENDPOINT, "n_strata", fit["n_strata"], **kw),
+            result_row(ep.id, "p_value", fit["p_value"], **kw),
+            result_row(ep.id, "n_strata", fit["n_strata"], **kw),
         ]
     return rows
 
 
-def mi_wide(trial) -> pd.DataFrame:
-    """ITT patients x (VAS, ODI at baseline, earlier visits and month 12), NaN if missing."""
-    d = population(trial, "ITT")
-    q = trial.adqs[trial.adqs["PARAMCD"].isin(["VAS", "ODI"])
-                   & trial.adqs["AVISITN"].isin([*EARLIER_VISITS, VISIT])]
-    w = q.pivot_table(index="USUBJID", columns=["PARAMCD", "AVISITN"], values="AVAL",
-                      aggfunc="first")
-    w.columns = [f"{p}_{v}" for p, v in w.columns]
-    wanted = [f"{p}_{v}" for p in ("VAS", "ODI") for v in (*EARLIER_VISITS, VISIT)]
-    w = w.reindex(index=d["USUBJID"], columns=wanted)
+def mi_settings(spec, endpoint) -> dict:
+    """The endpoint's multiple-imputation settings with defaults filled in; the visits are
+    the baseline, the declared predictor visits (default: every scheduled visit before the
+    analysed one) and the analysed visit."""
+    ep = _endpoint(spec, endpoint)
+    s = {**MI_DEFAULTS, **(ep.sensitivity.get("multiple_imputation") or {})}
+    pv = s.get("predictor_visits")
+    if pv is None:
+        pv = [v for v in spec.visit_numbers if v < ep.visit]
+    s["visits"] = list(dict.fromkeys([spec.baseline_visit, *pv, ep.visit]))
+    return s
+
+
+def mi_wide(trial, endpoint) -> pd.DataFrame:
+    """Patients of the endpoint's population x (each rule endpoint's ``AVAL`` at the
+    imputation visits), columns ``<endpoint id>_<AVISITN>``, NaN if missing; ``ARM`` first."""
+    spec = _spec(trial)
+    ep = _endpoint(spec, endpoint)
+    d = population(trial, ep.population)
+    subj = spec.data.subject_column
+    visits = mi_settings(spec, ep)["visits"]
+    parts = []
+    for eid in spec.rules[ep.rule].endpoints:
+        e2 = spec.endpoint(eid)
+        q = _frames(trial, [eid])[e2.dataset]
+        q = q[(q["PARAMCD"] == e2.paramcd) & q["AVISITN"].isin(visits)]
+        w = q.pivot_table(index=subj, columns="AVISITN", values="AVAL", aggfunc="first")
+        w = w.reindex(index=d[subj], columns=visits)
+        w.columns = [f"{eid}_{v}" for v in visits]
+        parts.append(w)
+    w = pd.concat(parts, axis=1)
     w.insert(0, "ARM", d["ARM"].to_numpy())
     return w
 
 
-def multiple_imputation(trial, m: int = N_IMPUTATIONS, seed: int = MI_SEED) -> list[dict]:
-    """MI of month-12 VAS and ODI per arm (MICE-PMM), responder per set, Rubin's rules."""
-    w = mi_wide(trial)
+def _imputed_responders(spec, ep, x: pd.DataFrame) -> np.ndarray:
+    """The rule on one completed dataset (columns of :func:`mi_wide`)."""
+    values = {}
+    for eid in spec.rules[ep.rule].endpoints:
+        cols = {}
+        for v in (spec.baseline_visit, ep.visit):
+            name = f"{eid}_{v}"
+            cols[v] = x[name].to_numpy(float) if name in x else np.full(len(x), np.nan)
+        values[eid] = pd.DataFrame(cols, index=x.index)
+    return evaluate_values(ep.rule, spec, values, ep.visit)
+
+
+def multiple_imputation(trial, endpoint) -> list[dict]:
+    """MI of the rule's endpoints per arm (MICE-PMM), responder per set, Rubin's rules."""
+    spec = _spec(trial)
+    ep = _endpoint(spec, endpoint)
+    s = mi_settings(spec, ep)
+    w = mi_wide(trial, ep)
     per_arm = {}
     for i, a in enumerate(trial.arms):
         g = w[w["ARM"] == a].drop(columns="ARM")
         g = g.loc[:, g.notna().sum() >= 2]  # a visit never observed in an arm is not used
-        imps = mice_pmm(g, n_imputations=m, n_iter=MI_ITERATIONS, seed=seed + i,
-                        donors=MI_DONORS)
-        per_arm[a] = [responder(x["VAS_0"], x[f"VAS_{VISIT}"], x["ODI_0"], x[f"ODI_{VISIT}"])
-                      for x in imps]
+        imps = mice_pmm(g, n_imputations=s["imputations"], n_iter=s["iterations"],
+                        seed=s["seed"] + i, donors=s["donors"])
+        per_arm[a] = [_imputed_responders(spec, ep, x) for x in imps]
     rows = []
-    kw = dict(analysis="mi", visit=VISIT)
+    kw = dict(analysis="mi", visit=ep.visit, population=population_code(ep.population))
     for a in trial.arms:
         props = [float(np.nanmean(r)) for r in per_arm[a]]
         n = len(per_arm[a][0])
         pool = rubin_pool(props, [p * (1 - p) / n for p in props])
-        rows.append(result_row(ENDPOINT, "percent", 100 * pool.estimate, arm=a, n=n,
+        rows.append(result_row(ep.id, "percent", 100 * pool.estimate, arm=a, n=n,
                                lower=100 * max(pool.lower, 0), upper=100 * min(pool.upper, 1),
                                **kw))
-    for a in _experimental(trial):
+    for a in trial.experimental_arms:
         c = contrast(a, trial.control_arm)
         est, var = [], []
         for r1, r2 in zip(per_arm[a], per_arm[trial.control_arm], strict=True):
@@ -275,43 +421,47 @@ def multiple_imputation(trial, m: int = N_IMPUTATIONS, seed: int = MI_SEED) -> l
         pool = rubin_pool(est, var)
         n = len(per_arm[a][0]) + len(per_arm[trial.control_arm][0])
         rows += [
-            result_row(ENDPOINT, "risk_difference", 100 * pool.estimate, arm=c, n=n,
+            result_row(ep.id, "risk_difference", 100 * pool.estimate, arm=c, n=n,
                        lower=100 * pool.lower, upper=100 * pool.upper, **kw),
-            result_row(ENDPOINT, "p_value", pool.p_value, arm=c, n=n, **kw),
-            result_row(ENDPOINT, "fmi", pool.fmi, arm=c, n=n, **kw),
+            result_row(ep.id, "p_value", pool.p_value, arm=c, n=n, **kw),
+            result_row(ep.id, "fmi", pool.fmi, arm=c, n=n, **kw),
         ]
-    rows.append(result_row(ENDPOINT, "n_imputations", m, **kw))
+    rows.append(result_row(ep.id, "n_imputations", s["imputations"], **kw))
     return rows
 
 
-def _bayes_rows(counts: dict, trial, prior=DEFAULT_PRIOR) -> list[dict]:
-    kw = dict(analysis="bayes", visit=VISIT)
-    rows = [result_row(ENDPOINT, "prior_a", prior[0], **kw),
-            result_row(ENDPOINT, "prior_b", prior[1], **kw)]
-    for a in _experimental(trial):
+def _bayes_rows(ep, counts: dict, trial, prior=DEFAULT_PRIOR) -> list[dict]:
+    kw = dict(analysis="bayes", visit=ep.visit, population=population_code(ep.population))
+    rows = [result_row(ep.id, "prior_a", prior[0], **kw),
+            result_row(ep.id, "prior_b", prior[1], **kw)]
+    for a in trial.experimental_arms:
         (x1, n1, _), (x2, n2, _) = counts[a], counts[trial.control_arm]
         post = rd_posterior(x1, n1, x2, n2, prior=prior)
         c = contrast(a, trial.control_arm)
         rows += [
-            result_row(ENDPOINT, "risk_difference", 100 * post.median, lower=100 * post.lower,
+            result_row(ep.id, "risk_difference", 100 * post.median, lower=100 * post.lower,
                        upper=100 * post.upper, arm=c, n=n1 + n2, **kw),
-            result_row(ENDPOINT, "posterior_mean", 100 * post.mean, arm=c, n=n1 + n2, **kw),
-            result_row(ENDPOINT, "prob_better", post.prob_positive, arm=c, n=n1 + n2, **kw),
+            result_row(ep.id, "posterior_mean", 100 * post.mean, arm=c, n=n1 + n2, **kw),
+            result_row(ep.id, "prob_better", post.prob_positive, arm=c, n=n1 + n2, **kw),
         ]
     return rows
 
 
+def _rate(r: float) -> str:
+    return f"{r:.1f}" if round(r, 1) == r else f"{r:g}"
+
+
 def tipping_label(p_exp: float, p_ctl: float) -> str:
     """The ``group`` label of a tipping-point grid cell."""
-    return f"p_exp={p_exp:.1f};p_ctl={p_ctl:.1f}"
+    return f"p_exp={_rate(p_exp)};p_ctl={_rate(p_ctl)}"
 
 
-def _tipping_rows(counts: dict, trial, rates=TIPPING_RATES) -> list[dict]:
+def _tipping_rows(ep, counts: dict, trial, rates, level: float) -> list[dict]:
     """Fill the missing of each arm with round(rate x missing) responders, for each pair."""
     rows = []
-    kw = dict(analysis="tipping_point", visit=VISIT)
+    kw = dict(analysis="tipping_point", visit=ep.visit, population=population_code(ep.population))
     ctl = trial.control_arm
-    for a in _experimental(trial):
+    for a in trial.experimental_arms:
         (x1, n1, m1), (x2, n2, m2) = counts[a], counts[ctl]
         c = contrast(a, ctl)
         fav = {"favours_exp": 0, "favours_ctl": 0}
@@ -323,59 +473,80 @@ def _tipping_rows(counts: dict, trial, rates=TIPPING_RATES) -> list[dict]:
                 p = chisq_yates(y1, t1, y2, t2)[1]
                 g = tipping_label(r1, r2)
                 rows += [
-                    result_row(ENDPOINT, "risk_difference", 100 * rd, lower=100 * lo,
+                    result_row(ep.id, "risk_difference", 100 * rd, lower=100 * lo,
                                upper=100 * hi, arm=c, group=g, n=t1 + t2, **kw),
-                    result_row(ENDPOINT, "p_value", p, arm=c, group=g, n=t1 + t2, **kw),
+                    result_row(ep.id, "p_value", p, arm=c, group=g, n=t1 + t2, **kw),
                 ]
-                if p < ALPHA:
+                if p < level:
                     fav["favours_exp" if rd > 0 else "favours_ctl"] += 1
         for g, k in fav.items():
-            rows.append(result_row(ENDPOINT, "n_significant", k, arm=c, group=g,
+            rows.append(result_row(ep.id, "n_significant", k, arm=c, group=g,
                                    n=len(rates) ** 2, **kw))
     return rows
 
 
-def responder_rows(trial) -> list[dict]:
-    """Every month-12 responder statistic (primary and sensitivity analyses)."""
-    itt = responder_data(trial, "ITT")
-    pp = responder_data(trial, "PP")
-    obs = _counts(itt, trial.arms)
-    rows = _binary_rows("primary", "ITT", obs, trial)
-    rows += _binary_rows("nri", "ITT", _counts(itt, trial.arms, nri=True), trial)
-    rows += _binary_rows("pp", "PP", _counts(pp, trial.arms), trial)
-    rows.append(result_row(ENDPOINT, "min_stratum", MIN_STRATUM, analysis="adjusted_country",
-                           visit=VISIT))
-    rows += _adjusted_rows(itt, trial)
-    rows += multiple_imputation(trial)
-    rows += _bayes_rows(obs, trial)
-    rows += _tipping_rows(obs, trial)
+def responder_rows(trial, endpoint) -> list[dict]:
+    """The primary analysis of a binary endpoint and its declared sensitivity analyses."""
+    spec = _spec(trial)
+    ep = _endpoint(spec, endpoint)
+    sens = ep.sensitivity or {}
+    pop = population_code(ep.population)
+    d = responder_data(trial, ep)
+    obs = _counts(d, trial.arms)
+    rows = _binary_rows(ep, "primary", pop, obs, trial)
+    if sens.get("non_responder_imputation"):
+        rows += _binary_rows(ep, "nri", pop, _counts(d, trial.arms, nri=True), trial)
+    if sens.get("per_protocol") and "per_protocol" in spec.populations:
+        pp = responder_data(trial, ep, "per_protocol")
+        rows += _binary_rows(ep, "pp", population_code("per_protocol"),
+                             _counts(pp, trial.arms), trial)
+    if sens.get("adjusted") and spec.adjustment:
+        rows += _adjusted_rows(ep, d, trial)
+    if sens.get("multiple_imputation") is not None:
+        rows += multiple_imputation(trial, ep)
+    if sens.get("bayes") is not None:
+        prior = tuple(float(x) for x in (sens["bayes"] or {}).get("prior", DEFAULT_PRIOR))
+        rows += _bayes_rows(ep, obs, trial, prior)
+    if sens.get("tipping_point") is not None:
+        rows += _tipping_rows(ep, obs, trial, sens["tipping_point"]["rates"], alpha(spec))
     return rows
 
 
-# ---------------------------------------------------------------- MRI T2
-def t2_data(trial) -> pd.DataFrame:
-    """One row per ITT patient: ARM, COUNTRY, T2 at baseline (``BASE_T2``) and month 12."""
-    d = population(trial, "ITT")
-    m = trial.admri[trial.admri["PARAMCD"] == "T2"]
-    w = m.pivot_table(index="USUBJID", columns="AVISITN", values="AVAL", aggfunc="mean")
-    w = w.reindex(index=d["USUBJID"], columns=[0, VISIT])
-    out = d[["USUBJID", "ARM", "COUNTRY"]].copy()
-    out["BASE_T2"] = w[0].to_numpy(float)
-    out["T2"] = w[VISIT].to_numpy(float)
-    out["CHG"] = out["T2"] - out["BASE_T2"]
+# ---------------------------------------------------------------- single-visit continuous
+def continuous_data(trial, endpoint) -> pd.DataFrame:
+    """One row per patient of the endpoint's population: subject, ``ARM``, the adjustment
+    covariates, ``BASE`` (value at the baseline visit), ``AVAL`` (at the endpoint's visit,
+    mean of repeated records) and ``CHG``."""
+    spec = _spec(trial)
+    ep = _endpoint(spec, endpoint)
+    subj = spec.data.subject_column
+    d = population(trial, ep.population)
+    m = _frames(trial, [ep.id])[ep.dataset]
+    m = m[m["PARAMCD"] == ep.paramcd]
+    w = m.pivot_table(index=subj, columns="AVISITN", values="AVAL", aggfunc="mean")
+    w = w.reindex(index=d[subj], columns=[spec.baseline_visit, ep.visit])
+    keep = [subj, "ARM", *(c for c in _covariate_columns(spec) if c in d.columns)]
+    out = d[keep].copy()
+    out["BASE"] = w[spec.baseline_visit].to_numpy(float)
+    out["AVAL"] = w[ep.visit].to_numpy(float)
+    out["CHG"] = out["AVAL"] - out["BASE"]
     return out
 
 
-def t2_rows(trial) -> list[dict]:
-    """Descriptive T2 by arm and visit, and the ANCOVA of month-12 T2."""
+def continuous_rows(trial, endpoint) -> list[dict]:
+    """Descriptive statistics by arm (baseline, visit, change) and the ANCOVA at the visit."""
     from scipy import stats
 
-    d = t2_data(trial)
+    spec = _spec(trial)
+    ep = _endpoint(spec, endpoint)
+    pop = population_code(ep.population)
+    d = continuous_data(trial, ep)
     rows = []
-    kw = dict(analysis="descriptive")
+    kw = dict(analysis="descriptive", population=pop)
     for a in trial.arms:
         g = d[d["ARM"] == a]
-        for visit, col, group in ((0, "BASE_T2", ""), (VISIT, "T2", ""), (VISIT, "CHG", "change")):
+        for visit, col, group in ((spec.baseline_visit, "BASE", ""), (ep.visit, "AVAL", ""),
+                                  (ep.visit, "CHG", "change")):
             v = g[col].dropna()
             n = len(v)
             mean = float(v.mean()) if n else math.nan
@@ -385,155 +556,228 @@ def t2_rows(trial) -> list[dict]:
                 half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
                 lo, hi = mean - half, mean + half
             common = dict(arm=a, visit=visit, group=group, n=n, **kw)
-            rows += [result_row(T2, "n", n, **common),
-                     result_row(T2, "mean", mean, lower=lo, upper=hi, **common),
-                     result_row(T2, "sd", sd, **common)]
-    fit = ancova(d, "T2", "ARM", list(trial.arms), trial.control_arm, baseline="BASE_T2",
-                 factors=["COUNTRY"])
-    kw = dict(analysis="primary", visit=VISIT)
+            rows += [result_row(ep.id, "n", n, **common),
+                     result_row(ep.id, "mean", mean, lower=lo, upper=hi, **common),
+                     result_row(ep.id, "sd", sd, **common)]
+    factors = [c.column for c in spec.adjustment if c.type != "continuous"]
+    numeric = [c.column for c in spec.adjustment if c.type == "continuous"]
+    fit = ancova(d, "AVAL", "ARM", list(trial.arms), trial.control_arm, baseline="BASE",
+                 factors=factors, covariates=numeric)
+    kw = dict(analysis="primary", visit=ep.visit, population=pop)
+    complete = d.dropna(subset=["AVAL", "BASE", *factors, *numeric])
     for a, e in fit.adjusted_means.items():
-        rows.append(result_row(T2, "adjusted_mean", e.estimate, lower=e.lower, upper=e.upper,
-                               arm=a, n=int((d.dropna(subset=["T2", "BASE_T2"])["ARM"] == a)
-                                            .sum()), **kw))
+        rows.append(result_row(ep.id, "adjusted_mean", e.estimate, lower=e.lower, upper=e.upper,
+                               arm=a, n=int((complete["ARM"] == a).sum()), **kw))
     for a, e in fit.contrasts.items():
         c = contrast(a, trial.control_arm)
-        rows += [result_row(T2, "mean_difference", e.estimate, lower=e.lower, upper=e.upper,
+        rows += [result_row(ep.id, "mean_difference", e.estimate, lower=e.lower, upper=e.upper,
                             arm=c, n=fit.n, **kw),
-                 result_row(T2, "p_value", e.p_value, arm=c, n=fit.n, **kw),
-                 result_row(T2, "residual_sd", fit.sigma, arm=c, n=fit.n, **kw)]
+                 result_row(ep.id, "p_value", e.p_value, arm=c, n=fit.n, **kw),
+                 result_row(ep.id, "residual_sd", fit.sigma, arm=c, n=fit.n, **kw)]
     return rows
 
 
-# ---------------------------------------------------------------- decision
-def decision_rows(rows: list[dict], trial) -> list[dict]:
-    """The co-primary success rule applied to the primary analyses in ``rows``."""
+def compute(trial) -> list[dict]:
+    """Every single-visit endpoint's statistics (family contract); the decision rule is
+    applied by :mod:`analysis.families.decision` after all families."""
+    spec = _spec(trial)
+    rows = []
+    for ep in binary_endpoints(spec):
+        rows += responder_rows(trial, ep)
+    for ep in continuous_endpoints(spec):
+        if not _frames(trial, [ep.id])[ep.dataset].empty:
+            rows += continuous_rows(trial, ep)
+    return rows
 
-    def pick(endpoint, stat, arm):
-        for r in rows:
-            if (r["endpoint"], r["analysis"], r["statistic"], r["arm"]) == (
-                    endpoint, "primary", stat, arm):
-                return r["value"]
-        return math.nan
 
-    out = [result_row(DECISION, "alpha", ALPHA, visit=VISIT)]
-    for a in _experimental(trial):
-        c = contrast(a, trial.control_arm)
-        ok_resp = (pick(ENDPOINT, "p_value", c) < ALPHA
-                   and pick(ENDPOINT, "risk_difference", c) > 0)
-        ok_t2 = pick(T2, "p_value", c) < ALPHA and pick(T2, "mean_difference", c) > 0
-        for group, ok in ((ENDPOINT, ok_resp), (T2, ok_t2), ("", ok_resp and ok_t2)):
-            out.append(result_row(DECISION, "success", float(ok), arm=c, group=group,
-                                  visit=VISIT))
+def analysed(store, spec, arms) -> list[tuple[str, dict[str, int]]]:
+    """``[(label, {arm: n analysed})]`` of the decision's single-visit continuous endpoints:
+    the ``n`` of their primary-analysis adjusted means (none when not analysed)."""
+    out = []
+    for ep in continuous_endpoints(spec, "decision"):
+        rows = store.select(ep.id, analysis="primary", statistic="adjusted_mean")
+        counts = {r.arm: int(r.n) for r in rows.itertuples() if r.arm in set(arms)
+                  and r.n == r.n}
+        if counts:
+            out.append((lower_first(ep.short_label or ep.label), counts))
     return out
 
 
-def compute(trial) -> list[dict]:
-    """All co-primary statistics (family contract)."""
-    rows = responder_rows(trial) + t2_rows(trial)
-    return rows + decision_rows(rows, trial)
-
-
+# ---------------------------------------------------------------- prose
 def p_text(p: float) -> str:
     """``'p = 0.77'`` or ``'p < 0.001'`` for prose."""
     f = fmt_p(p)
     return f"p {f[0]} {f[1:]}" if f.startswith("<") else f"p = {f}"
 
 
-def decision_sentence(store, arm: str, control: str) -> str:
-    """The conclusion on the co-primary success rule, written from the results store."""
-    c = contrast(arm, control)
-    alpha = store.value(DECISION, "alpha")
-    p_r = store.value(ENDPOINT, "p_value", arm=c)
-    p_t = store.value(T2, "p_value", arm=c)
-    rd = store.get(ENDPOINT, "risk_difference", arm=c)
-    md = store.get(T2, "mean_difference", arm=c)
-    ok_r = store.value(DECISION, "success", arm=c, group=ENDPOINT) == 1
-    ok_t = store.value(DECISION, "success", arm=c, group=T2) == 1
-    ok = store.value(DECISION, "success", arm=c, group="") == 1
-    parts = [
-        f"the responder difference was {fmt_num(rd['value'])} percentage points "
-        f"(95% CI {fmt_ci(rd['lower'], rd['upper'])}; {p_text(p_r)}), "
-        f"{'meeting' if ok_r else 'not meeting'} its criterion",
-        f"the adjusted T2 difference was {fmt_num(md['value'])} ms "
-        f"(95% CI {fmt_ci(md['lower'], md['upper'])}; {p_text(p_t)}), "
-        f"{'meeting' if ok_t else 'not meeting'} its criterion",
-    ]
-    verdict = ("Both co-primary endpoints met the success criterion" if ok else
-               "The trial did not meet its co-primary success criterion")
-    alpha_txt = fmt_num(alpha, 2)
-    return (f"{verdict} (superiority of {arm} over {control} on both endpoints, each at a "
-            f"two-sided {alpha_txt} level): {parts[0]}; {parts[1]}.")
+def _tipping_endpoint(spec):
+    eps = [e for e in binary_endpoints(spec, "decision") if "tipping_point" in e.sensitivity]
+    eps = eps or [e for e in binary_endpoints(spec) if "tipping_point" in e.sensitivity]
+    return eps[0] if eps else None
 
 
-def tipping_sentence(store, arm: str, control: str) -> str:
-    """What the tipping-point grid shows, written from the results store."""
+def tipping_sentence(store, arm: str, control: str, endpoint=None, spec=None) -> str:
+    """What the tipping-point grid of a binary endpoint shows, written from the store."""
+    spec = spec or _current_spec()
+    ep = _endpoint(spec, endpoint) if endpoint is not None else _tipping_endpoint(spec)
     kw = dict(analysis="tipping_point", arm=contrast(arm, control))
-    alpha = store.value(DECISION, "alpha")
-    row = store.get(ENDPOINT, "n_significant", group="favours_exp", **kw)
+    a = fmt_num(alpha(spec), 2)
+    row = store.get(ep.id, "n_significant", group="favours_exp", **kw)
     n_exp, cells = int(row["value"]), int(row["n"])
-    n_ctl = int(store.value(ENDPOINT, "n_significant", group="favours_ctl", **kw))
+    n_ctl = int(store.value(ep.id, "n_significant", group="favours_ctl", **kw))
     head = (f"In the tipping-point analysis, over {cells} combinations of assumed response "
-            f"rates among the patients without a month-12 response status, ")
+            f"rates among the patients without a response status at "
+            f"{lower_first(visit_label(spec, ep.visit))}, ")
     if n_exp == n_ctl == 0:
-        return head + (f"the chi-square test reached p < {fmt_num(alpha, 2)} in none")
-    return head + (f"p < {fmt_num(alpha, 2)} in {n_exp} favouring {arm} and in {n_ctl} "
-                   f"favouring {control}")
+        return head + f"the chi-square test reached p < {a} in none"
+    return head + f"p < {a} in {n_exp} favouring {arm} and in {n_ctl} favouring {control}"
+
+
+def _current_spec():
+    from analysis.spec.locate import current_spec
+
+    return current_spec()
+
+
+def responder_summary(store, spec, arms, control, role: str = "decision") -> Markdown:
+    """One paragraph per binary endpoint: responders per arm (observed cases), missing
+    status, and the risk difference of each experimental arm with its p-value."""
+    paras = []
+    for ep in binary_endpoints(spec, role):
+        vis = lower_first(visit_label(spec, ep.visit))
+        try:
+            parts = [Markdown("{} of {} {} patients ({}%)").format(
+                fmt_int(store.value(ep.id, "n_responders", arm=a)),
+                fmt_int(store.value(ep.id, "N", arm=a)), a,
+                fmt_num(store.value(ep.id, "percent", arm=a), 0)) for a in arms]
+        except ResultNotFound:
+            continue
+        text = Markdown("**{}.** At {}, ").format(ep.label, vis)
+        text += Markdown(", ").join(parts[:-1]) + Markdown(" and ") + parts[-1] if len(
+            parts) > 1 else parts[0]
+        text += Markdown(" whose status was known were responders")
+        miss = [Markdown("{} {}").format(fmt_int(store.value(ep.id, "n_missing", arm=a)), a)
+                for a in arms]
+        text += Markdown("; ") + Markdown(", ").join(miss[:-1]) + Markdown(" and ") + miss[-1] \
+            if len(miss) > 1 else Markdown("; ") + miss[0]
+        text += Markdown(" patients of the population had no status.")
+        for a in arms:
+            if a == control:
+                continue
+            c = contrast(a, control)
+            try:
+                rd = store.get(ep.id, "risk_difference", arm=c, analysis="primary")
+            except ResultNotFound:
+                continue
+            text += Markdown(" The difference {} was {} percentage points (95% CI {}; {}, "
+                             "chi-square with continuity correction).").format(
+                c, fmt_num(rd["value"]), fmt_ci(rd["lower"], rd["upper"]),
+                p_text(store.value(ep.id, "p_value", arm=c, analysis="primary")))
+        paras.append(text)
+    return Markdown("\n\n").join(paras)
+
+
+def sensitivity_summary(store, spec, arms, control, role: str = "decision") -> Markdown:
+    """The risk difference of each declared sensitivity analysis, per binary endpoint and
+    contrast, written from the store."""
+    labels = analysis_labels(spec)
+    paras = []
+    for ep in binary_endpoints(spec, role):
+        for a in [x for x in arms if x != control]:
+            c = contrast(a, control)
+            items = []
+            for analysis in ("nri", "mi", "pp", "adjusted"):
+                try:
+                    rd = store.get(ep.id, "risk_difference", analysis=analysis, arm=c)
+                except ResultNotFound:
+                    continue
+                items.append(Markdown("{}: {} percentage points (95% CI {})").format(
+                    labels[analysis], fmt_num(rd["value"]), fmt_ci(rd["lower"], rd["upper"])))
+            try:
+                post = store.get(ep.id, "risk_difference", analysis="bayes", arm=c)
+                pb = store.value(ep.id, "prob_better", analysis="bayes", arm=c)
+                items.append(Markdown("Bayesian posterior median: {} percentage points (95% "
+                                      "credible interval {}; posterior probability that "
+                                      "response is more frequent with {}: {})").format(
+                    fmt_num(post["value"]), fmt_ci(post["lower"], post["upper"]), a,
+                    fmt_num(pb, 2)))
+            except ResultNotFound:
+                pass
+            if not items:
+                continue
+            head = Markdown("{}, {}: ").format(ep.label, c)
+            paras.append(head + Markdown("; ").join(items) + Markdown("."))
+    return Markdown("\n\n").join(paras)
+
+
+def continuous_summary(store, spec, arms, control, role: str = "decision") -> Markdown:
+    """Per single-visit continuous endpoint: mean change per arm and the adjusted difference
+    of each experimental arm, written from the store."""
+    paras = []
+    for ep in continuous_endpoints(spec, role):
+        u = f" {ep.unit}" if ep.unit else ""
+        try:
+            chg = [Markdown("{}{} with {}").format(
+                fmt_num(store.value(ep.id, "mean", analysis="descriptive", arm=a,
+                                    visit=ep.visit, group="change")), u, a) for a in arms]
+        except ResultNotFound:
+            continue
+        text = Markdown("**{}.** The mean changed from baseline to {} by ").format(
+            ep.label, lower_first(visit_label(spec, ep.visit)))
+        text += Markdown(", ").join(chg[:-1]) + Markdown(" and ") + chg[-1] if len(chg) > 1 \
+            else chg[0]
+        text += Markdown(".")
+        for a in arms:
+            if a == control:
+                continue
+            c = contrast(a, control)
+            try:
+                md = store.get(ep.id, "mean_difference", arm=c, analysis="primary")
+            except ResultNotFound:
+                continue
+            text += Markdown(" Adjusted for the baseline value{}, the difference {} was {}{} "
+                             "(95% CI {}; {}).").format(
+                _covariates_text(spec), c, fmt_num(md["value"]), u,
+                fmt_ci(md["lower"], md["upper"]),
+                p_text(store.value(ep.id, "p_value", arm=c, analysis="primary")))
+        paras.append(text)
+    return Markdown("\n\n").join(paras)
+
+
+def _covariates_text(spec) -> str:
+    labels = [lower_first(c.label or c.column) for c in spec.adjustment]
+    return "" if not labels else " and " + ", ".join(labels)
 
 
 # ---------------------------------------------------------------- tables
-def _npct(store, analysis, arm) -> str:
+def _npct(store, ep_id, analysis, arm) -> str:
     try:
-        pct = store.get(ENDPOINT, "percent", analysis=analysis, arm=arm)
+        pct = store.get(ep_id, "percent", analysis=analysis, arm=arm)
     except ResultNotFound:
         return "–"
     try:
-        x = store.value(ENDPOINT, "n_responders", analysis=analysis, arm=arm)
-        n = store.value(ENDPOINT, "N", analysis=analysis, arm=arm)
+        x = store.value(ep_id, "n_responders", analysis=analysis, arm=arm)
+        n = store.value(ep_id, "N", analysis=analysis, arm=arm)
         return f"{int(x)}/{int(n)} ({fmt_num(pct['value'], 0)}%)"
     except ResultNotFound:
         return f"{fmt_num(pct['value'], 0)}%"
 
 
-def risk_differences(store, arms, control):
-    """Yield ``(arm, contrast, analysis, label, row)`` for every stored responder RD.
+def risk_differences(store, arms, control, endpoint: str, labels: dict | None = None):
+    """Yield ``(arm, contrast, analysis, label, row)`` for every stored RD of an endpoint.
 
-    Analyses follow :data:`ANALYSES`; those not in the store (e.g. an adjusted model that
-    could not be fitted) are skipped.
+    Analyses follow :data:`ANALYSES` (``labels`` may rename them); those not in the store
+    (not declared, or e.g. an adjusted model that could not be fitted) are skipped.
     """
+    labels = labels or ANALYSES
     for a in [x for x in arms if x != control]:
         c = contrast(a, control)
-        for analysis, label in ANALYSES.items():
+        for analysis in ANALYSES:
             try:
-                rd = store.get(ENDPOINT, "risk_difference", analysis=analysis, arm=c)
+                rd = store.get(endpoint, "risk_difference", analysis=analysis, arm=c)
             except ResultNotFound:
                 continue
-            yield a, c, analysis, label, rd
-
-
-def responder_table(store, arms, control) -> pd.DataFrame:
-    """Responders at month 12 in every analysis: n/N (%) per arm, RD (95 % CI) and p; the
-    Bayesian analysis gives no p-value but P(RD > 0), in a column of its own."""
-    several = sum(a != control for a in arms) > 1
-    recs = []
-    for a, c, analysis, label, rd in risk_differences(store, arms, control):
-        rec = {"Analysis": label}
-        if several:
-            rec["Contrast"] = c
-        for arm in (a, control):
-            rec[arm] = _npct(store, analysis, arm)
-        rec[RD_HEADER] = f"{fmt_num(rd['value'])} ({fmt_ci(rd['lower'], rd['upper'])})"
-        if analysis == "bayes":
-            rec["p"] = "–"
-            pb = store.value(ENDPOINT, "prob_better", analysis="bayes", arm=c)
-            rec[PROB_HEADER] = fmt_num(pb, 2)
-        else:
-            rec["p"] = fmt_p(store.value(ENDPOINT, "p_value", analysis=analysis, arm=c))
-            rec[PROB_HEADER] = ""
-        recs.append(rec)
-    df = pd.DataFrame(recs)
-    if PROB_HEADER in df and not df[PROB_HEADER].astype(bool).any():
-        df = df.drop(columns=PROB_HEADER)
-    return df
+            yield a, c, analysis, labels[analysis], rd
 
 
 #: Column headers of the responder tables: units written out, P(RD > 0) apart from p-values.
@@ -541,126 +785,234 @@ RD_HEADER = "RD, percentage points (95% CI)"
 PROB_HEADER = "P(RD\u00a0>\u00a00)"
 
 
-def effect_table(store, arms, control) -> pd.DataFrame:
-    """Primary analysis effect sizes (CONSORT 17a/b) and the country-adjusted odds ratio, each
-    with its 95 % CI, and in a column of its own the p-value of the test that goes with it:
-    Yates chi-square for the risk difference, Fisher's exact test (conditional on the margins)
-    for the odds ratio, the Wald test of the arm coefficient for the adjusted odds ratio."""
+def responder_table(store, arms, control, endpoints=None, spec=None) -> pd.DataFrame:
+    """Responders at the visit in every analysis of each binary endpoint (default: those of
+    the decision): n/N (%) per arm, RD (95 % CI) and p; the Bayesian analysis gives no
+    p-value but P(RD > 0), in a column of its own. An ``Endpoint`` column appears with more
+    than one endpoint, a ``Contrast`` column with more than one experimental arm."""
+    spec = spec or _current_spec()
+    eps = binary_endpoints(spec, "decision") if endpoints is None else \
+        [_endpoint(spec, e) for e in endpoints]
+    labels = analysis_labels(spec)
+    several = sum(a != control for a in arms) > 1
     recs = []
-    for a in [x for x in arms if x != control]:
-        c = contrast(a, control)
-        items = [("Risk difference, percentage points", "risk_difference", "primary", 1,
-                  "p_value"),
-                 ("Risk ratio", "risk_ratio", "primary", 2, None),
-                 ("Odds ratio", "odds_ratio", "primary", 2, "p_value_fisher"),
-                 ("Odds ratio, adjusted for country", "odds_ratio", "adjusted_country", 2,
-                  "p_value")]
-        for label, stat, analysis, digits, p_stat in items:
-            try:
-                r = store.get(ENDPOINT, stat, analysis=analysis, arm=c)
-            except ResultNotFound:
-                continue
-            try:
-                p = fmt_p(store.value(ENDPOINT, p_stat, analysis=analysis, arm=c)) if p_stat \
-                    else ""
-            except ResultNotFound:
-                p = ""
-            recs.append({"Contrast": c, "Measure": label,
-                         "Estimate": fmt_num(r["value"], digits),
-                         "95% CI": fmt_ci(r["lower"], r["upper"], digits), "p": p})
+    for ep in eps:
+        for a, c, analysis, label, rd in risk_differences(store, arms, control, ep.id, labels):
+            rec = {"Endpoint": ep.short_label or ep.label} if len(eps) > 1 else {}
+            rec["Analysis"] = label
+            if several:
+                rec["Contrast"] = c
+            for arm in (a, control):
+                rec[arm] = _npct(store, ep.id, analysis, arm)
+            rec[RD_HEADER] = f"{fmt_num(rd['value'])} ({fmt_ci(rd['lower'], rd['upper'])})"
+            if analysis == "bayes":
+                rec["p"] = "–"
+                pb = store.value(ep.id, "prob_better", analysis="bayes", arm=c)
+                rec[PROB_HEADER] = fmt_num(pb, 2)
+            else:
+                rec["p"] = fmt_p(store.value(ep.id, "p_value", analysis=analysis, arm=c))
+                rec[PROB_HEADER] = ""
+            recs.append(rec)
     df = pd.DataFrame(recs)
-    if df["Contrast"].nunique() == 1:
-        df = df.drop(columns="Contrast")
+    if PROB_HEADER in df and not df[PROB_HEADER].astype(bool).any():
+        df = df.drop(columns=PROB_HEADER)
+    return df.fillna("")
+
+
+def effect_table(store, arms, control, endpoints=None, spec=None) -> pd.DataFrame:
+    """Primary analysis effect sizes (CONSORT 17a/b) and the covariate-adjusted odds ratio of
+    each binary endpoint, each with its 95 % CI, and in a column of its own the p-value of
+    the test that goes with it: Yates chi-square for the risk difference, Fisher's exact test
+    (conditional on the margins) for the odds ratio, the Wald test of the arm coefficient
+    for the adjusted odds ratio."""
+    spec = spec or _current_spec()
+    eps = binary_endpoints(spec, "decision") if endpoints is None else \
+        [_endpoint(spec, e) for e in endpoints]
+    adj = "Odds ratio, " + lower_first(adjusted_label(spec))
+    recs = []
+    for ep in eps:
+        for a in [x for x in arms if x != control]:
+            c = contrast(a, control)
+            items = [("Risk difference, percentage points", "risk_difference", "primary", 1,
+                      "p_value"),
+                     ("Risk ratio", "risk_ratio", "primary", 2, None),
+                     ("Odds ratio", "odds_ratio", "primary", 2, "p_value_fisher"),
+                     (adj, "odds_ratio", "adjusted", 2, "p_value")]
+            for label, stat, analysis, digits, p_stat in items:
+                try:
+                    r = store.get(ep.id, stat, analysis=analysis, arm=c)
+                except ResultNotFound:
+                    continue
+                try:
+                    p = fmt_p(store.value(ep.id, p_stat, analysis=analysis, arm=c)) \
+                        if p_stat else ""
+                except ResultNotFound:
+                    p = ""
+                recs.append({"Endpoint": ep.short_label or ep.label, "Contrast": c,
+                             "Measure": label, "Estimate": fmt_num(r["value"], digits),
+                             "95% CI": fmt_ci(r["lower"], r["upper"], digits), "p": p})
+    df = pd.DataFrame(recs, columns=["Endpoint", "Contrast", "Measure", "Estimate", "95% CI",
+                                     "p"])
+    for col in ("Endpoint", "Contrast"):
+        if df[col].nunique() <= 1:
+            df = df.drop(columns=col)
     return df
 
 
-def t2_table(store, arms, control) -> pd.DataFrame:
-    """T2 (ms) by arm: baseline, month 12 and change, mean (SD), and the ANCOVA."""
+def continuous_table(store, arms, control, endpoints=None, spec=None) -> pd.DataFrame:
+    """Each single-visit continuous endpoint (default: those of the decision), one block:
+    baseline, visit and change, mean (SD); n, per arm, the adjusted means and the ANCOVA
+    difference of each experimental arm. An ``Endpoint`` column with several endpoints; the
+    visit column is headed by the visit's label when all endpoints share the visit."""
+    spec = spec or _current_spec()
+    eps = continuous_endpoints(spec, "decision") if endpoints is None else \
+        [_endpoint(spec, e) for e in endpoints]
+    visits = {ep.visit for ep in eps}
+    vis_col = visit_label(spec, next(iter(visits))) if len(visits) == 1 else "At the visit"
+    base_col = visit_label(spec, spec.baseline_visit)
 
-    def msd(arm, visit, group=""):
+    def msd(ep, arm, visit, group=""):
         kw = dict(analysis="descriptive", arm=arm, visit=visit, group=group)
-        n = store.value(T2, "n", **kw)
-        return (f"{fmt_num(store.value(T2, 'mean', **kw))} "
-                f"({fmt_num(store.value(T2, 'sd', **kw))}); {fmt_int(n)}")
+        n = store.value(ep.id, "n", **kw)
+        return (f"{fmt_num(store.value(ep.id, 'mean', **kw))} "
+                f"({fmt_num(store.value(ep.id, 'sd', **kw))}); {fmt_int(n)}")
 
     recs = []
-    for a in arms:
-        am = store.get(T2, "adjusted_mean", arm=a)
-        recs.append({"Arm": a, "Baseline": msd(a, 0), "Month 12": msd(a, VISIT),
-                     "Change": msd(a, VISIT, "change"),
-                     "Adjusted mean (95% CI)": f"{fmt_num(am['value'])} "
-                                               f"({fmt_ci(am['lower'], am['upper'])})"})
-    for a in [x for x in arms if x != control]:
-        c = contrast(a, control)
-        md = store.get(T2, "mean_difference", arm=c)
-        recs.append({"Arm": f"Difference, {c}", "Baseline": "", "Month 12": "", "Change": "",
-                     "Adjusted mean (95% CI)": f"{fmt_num(md['value'])} "
-                                               f"({fmt_ci(md['lower'], md['upper'])}); "
-                                               f"{p_text(store.value(T2, 'p_value', arm=c))}"})
+    for ep in eps:
+        head = {"Endpoint": _with_unit(ep)} if len(eps) > 1 else {}
+        try:
+            for a in arms:
+                am = store.get(ep.id, "adjusted_mean", arm=a)
+                recs.append({**head, "Arm": a, base_col: msd(ep, a, spec.baseline_visit),
+                             vis_col: msd(ep, a, ep.visit),
+                             "Change": msd(ep, a, ep.visit, "change"),
+                             "Adjusted mean (95% CI)": f"{fmt_num(am['value'])} "
+                                                       f"({fmt_ci(am['lower'], am['upper'])})"})
+        except ResultNotFound:
+            continue
+        for a in [x for x in arms if x != control]:
+            c = contrast(a, control)
+            md = store.get(ep.id, "mean_difference", arm=c)
+            p = p_text(store.value(ep.id, "p_value", arm=c))
+            recs.append({**head, "Arm": f"Difference, {c}", base_col: "", vis_col: "",
+                         "Change": "",
+                         "Adjusted mean (95% CI)": f"{fmt_num(md['value'])} "
+                                                   f"({fmt_ci(md['lower'], md['upper'])}); "
+                                                   f"{p}"})
     return pd.DataFrame(recs)
 
 
-def estimand_table(arms, control) -> pd.DataFrame:
-    """The two co-primary estimands by ICH E9(R1) attribute."""
+def _with_unit(ep) -> str:
+    label = ep.short_label or ep.label
+    return f"{label} ({ep.unit})" if ep.unit and f"({ep.unit})" not in label else label
+
+
+def _missing_text(ep) -> str:
+    if ep.kind == CONTINUOUS:
+        return "Complete cases: patients with the baseline and the visit's value"
+    names = {"non_responder_imputation": "NRI", "multiple_imputation": "MI",
+             "per_protocol": "per-protocol", "tipping_point": "tipping point"}
+    sens = [v for k, v in names.items() if ep.sensitivity.get(k)]
+    return "Observed cases" + ("; sensitivity: " + ", ".join(sens) if sens else "")
+
+
+def estimand_table(spec, arms, control, endpoints=None) -> pd.DataFrame:
+    """The estimands of the decision's endpoints (default) by ICH E9(R1) attribute."""
+    eps = [spec.endpoint(e) for e in decision_ids(spec)] if endpoints is None else \
+        [_endpoint(spec, e) for e in endpoints]
     treat = " vs ".join([*(a for a in arms if a != control), control])
-    return pd.DataFrame({
-        "Attribute": ["Population", "Treatment", "Variable", "Intercurrent events",
-                      "Missing month-12 data", "Population-level summary"],
-        "Responder at month 12": [
-            "Chronic discogenic low back pain; all randomised (ITT)",
-            f"Single intradiscal procedure: {treat}",
-            "VAS improved ≥ 20 % and ≥ 20 mm, or ODI improved ≥ 20 %",
-            "Procedure not received, co-treatments: treatment policy",
-            "Observed cases; sensitivity: NRI, MI, per-protocol, tipping point",
-            "Risk difference (also RR, OR)",
-        ],
-        "MRI T2 at month 12": [
-            "Same (all randomised)",
-            f"Same: {treat}",
-            "T2 relaxation time of the treated disc (ms)",
-            "Same: treatment policy",
-            "Complete cases: patients with baseline and month-12 MRI",
-            "Difference in means adjusted for baseline T2 and country",
-        ],
-    })
+    summary = {BINARY: "Risk difference (also RR, OR)",
+               CONTINUOUS: "Difference in means adjusted for the baseline value"
+                           + _covariates_text(spec),
+               "repeated_continuous": "Difference in mean change (MMRM)"}
+    out = {"Attribute": ["Population", "Treatment", "Variable", "Intercurrent events",
+                         "Missing data", "Population-level summary"]}
+    for ep in eps:
+        pop = spec.populations.get(ep.population)
+        if ep.kind == BINARY and ep.rule:
+            rule = spec.rules[ep.rule]
+            variable = rule.description or rule.label or ep.label
+            variable = f"{variable} ({visit_label(spec, ep.visit)})"
+        else:
+            variable = _with_unit(ep)
+            if ep.kind == CONTINUOUS:
+                variable += f" at {lower_first(visit_label(spec, ep.visit))}"
+        missing = _missing_text(ep) if ep.kind != "repeated_continuous" else \
+            "Missing at random (likelihood-based, all observed visits)"
+        out[ep.label] = [pop.label if pop else ep.population, treat, variable,
+                         "Treatment policy", missing, summary.get(ep.kind, "")]
+    return pd.DataFrame(out)
 
 
-def tipping_grid(store, arm: str, control: str, stat: str = "p_value") -> pd.DataFrame:
-    """Tipping-point grid: rows = assumed rate among the missing (experimental arm),
-    columns = assumed rate among the missing (control arm)."""
-    rows = store.select(ENDPOINT, analysis="tipping_point", arm=contrast(arm, control),
-                        statistic=stat)
-    rows = rows[rows["group"].str.startswith("p_exp=")]
-    parts = rows["group"].str.extract(r"p_exp=([\d.]+);p_ctl=([\d.]+)").astype(float)
-    grid = pd.DataFrame({"exp": parts[0].to_numpy(), "ctl": parts[1].to_numpy(),
-                         "value": rows["value"].to_numpy()})
-    return grid.pivot(index="exp", columns="ctl", values="value")
+def continuous_name(spec, role: str = "decision") -> str:
+    """The file name of the continuous table and individual-values figure of ``role``'s
+    single-visit continuous endpoints (from their ids)."""
+    prefix = "coprimary" if role == "decision" else "single_visit"
+    return prefix + "_" + "_".join(e.id for e in continuous_endpoints(spec, role))
+
+
+def _tipping_endpoints(spec, store):
+    return [e for e in binary_endpoints(spec, "decision")
+            if "tipping_point" in e.sensitivity
+            and not store.select(e.id, analysis="tipping_point").empty]
 
 
 def tables(trial, store) -> dict:
-    """Tables written to ``_output/tables``."""
+    """Tables written to ``_output/tables``: those of the decision's endpoints (prefix
+    ``coprimary_``) and of the other single-visit endpoints (prefix ``single_visit_``)."""
+    spec = _spec(trial)
     arms, ctl = trial.arms, trial.control_arm
-    out = {
-        "coprimary_estimands": estimand_table(arms, ctl),
-        "coprimary_responders": responder_table(store, arms, ctl),
-        "coprimary_effects": effect_table(store, arms, ctl),
-        "coprimary_t2": t2_table(store, arms, ctl),
-    }
-    for a in _experimental(trial):
-        g = tipping_grid(store, a, ctl)
-        g.index.name = f"rate missing {a} \\ {ctl}"
-        suffix = "" if len(arms) == 2 else f"_{_experimental(trial).index(a) + 1}"
-        out[f"coprimary_tipping_p{suffix}"] = g.reset_index()
+    out = {}
+    if decision_ids(spec):
+        out["coprimary_estimands"] = estimand_table(spec, arms, ctl)
+    bins = [e for e in binary_endpoints(spec, "decision") if not store.select(e.id).empty]
+    if bins:
+        out["coprimary_responders"] = responder_table(store, arms, ctl, bins, spec)
+        out["coprimary_effects"] = effect_table(store, arms, ctl, bins, spec)
+    conts = [e for e in continuous_endpoints(spec, "decision") if not store.select(e.id).empty]
+    if conts:
+        out[continuous_name(spec)] = continuous_table(store, arms, ctl, conts, spec)
+    tips = _tipping_endpoints(spec, store)
+    exp = list(trial.experimental_arms)
+    for ep in tips:
+        for a in exp:
+            g = tipping_grid(store, a, ctl, ep.id)
+            g.index.name = f"rate missing {a} \\ {ctl}"
+            suffix = "" if len(tips) == 1 else f"_{ep.id}"
+            suffix += "" if len(exp) == 1 else f"_{exp.index(a) + 1}"
+            out[f"coprimary_tipping_p{suffix}"] = g.reset_index()
+    other_bins = [e for e in binary_endpoints(spec, "nondecision")
+                  if not store.select(e.id).empty]
+    if other_bins:
+        out["single_visit_responders"] = responder_table(store, arms, ctl, other_bins, spec)
+    other_conts = [e for e in continuous_endpoints(spec, "nondecision")
+                   if not store.select(e.id).empty]
+    if other_conts:
+        out[continuous_name(spec, "nondecision")] = continuous_table(store, arms, ctl,
+                                                                     other_conts, spec)
     return out
 
 
 def figures(trial, store) -> dict:
-    """Figures written to ``_output/figures``."""
+    """Figures written to ``_output/figures`` (only for the endpoints present)."""
     from analysis.displays import coprimary_plots as cp
 
+    spec = _spec(trial)
     arms, ctl = trial.arms, trial.control_arm
-    return {
-        "coprimary_forest": cp.forest_rd(store, arms, ctl),
-        "coprimary_tipping": cp.tipping_point(store, arms, ctl),
-        "coprimary_t2": cp.t2_individual(trial),
-    }
+    labels = analysis_labels(spec)
+    out = {}
+    bins = [e for e in binary_endpoints(spec, "decision") if not store.select(e.id).empty]
+    if bins:
+        out["coprimary_forest"] = cp.forest_rd(
+            store, arms, ctl, [(e.id, e.short_label or e.label) for e in bins], labels)
+    tips = _tipping_endpoints(spec, store)
+    if tips:
+        out["coprimary_tipping"] = cp.tipping_point(
+            store, arms, ctl, [(e.id, e.short_label or e.label) for e in tips], alpha(spec))
+    conts = [e for e in continuous_endpoints(spec, "decision") if not store.select(e.id).empty]
+    if conts:
+        panels = [(continuous_data(trial, e), _with_unit(e),
+                   visit_label(spec, spec.baseline_visit), visit_label(spec, e.visit))
+                  for e in conts]
+        out[continuous_name(spec)] = cp.individual_values(panels, arms)
+    return out

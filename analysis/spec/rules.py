@@ -111,6 +111,19 @@ def evaluate(rule: ResponderRule | str, spec: TrialSpec, frames: Mapping[str, pd
                          "EVALFL": np.where(np.isnan(resp), "N", "Y")})
 
 
+def evaluate_values(rule: ResponderRule | str, spec: TrialSpec,
+                    values: Mapping[str, pd.DataFrame], visit: int) -> np.ndarray:
+    """The rule on given values rather than BDS data (e.g. a completed imputed dataset).
+
+    ``values`` maps every endpoint id of the rule to a frame of subjects x AVISITN (``AVAL``
+    at least at the baseline visit and at ``visit``); all frames share one index, the order
+    of the returned 1.0/0.0/NaN array.
+    """
+    rule = spec.rules[rule] if isinstance(rule, str) else rule
+    ids = next(iter(values.values())).index
+    return _evaluate(rule.condition, spec, values, ids, visit)
+
+
 def first_success(rule: ResponderRule | str, spec: TrialSpec,
                   frames: Mapping[str, pd.DataFrame], subjects, visits=None, *,
                   missed_visit: str = "censor") -> pd.DataFrame:

@@ -44,7 +44,8 @@ class AncovaFit:
 
 
 def ancova(data: pd.DataFrame, outcome: str, arm: str, arms, control: str,
-           baseline: str | None = None, factors=(), level: float = 0.95) -> AncovaFit:
+           baseline: str | None = None, factors=(), level: float = 0.95,
+           covariates=()) -> AncovaFit:
     """Fit ``outcome ~ arm + baseline + factors`` by least squares on complete rows.
 
     Parameters
@@ -58,9 +59,11 @@ def ancova(data: pd.DataFrame, outcome: str, arm: str, arms, control: str,
     control : str
         The reference arm of the contrasts.
     factors : sequence of str
-        Categorical covariates (e.g. ``["COUNTRY"]``), coded by indicators.
+        Categorical covariates (e.g. a region or centre column), coded by indicators.
     level : float
         Confidence level.
+    covariates : sequence of str
+        Further continuous covariates (after the baseline), each one coefficient.
 
     Returns
     -------
@@ -68,10 +71,10 @@ def ancova(data: pd.DataFrame, outcome: str, arm: str, arms, control: str,
         Contrasts ``arm - control`` with t-based intervals and two-sided p, and adjusted means
         averaged over the observed covariate distribution (counterfactual predictions).
     """
-    cols = [outcome, arm] + ([baseline] if baseline else []) + list(factors)
+    cols = [outcome, arm] + ([baseline] if baseline else []) + list(covariates) + list(factors)
     d = data.loc[data[arm].isin(list(arms)), cols].dropna()
     others = [a for a in arms if a != control]
-    X, names = _design(d, arm, others, baseline, factors)
+    X, names = _design(d, arm, others, baseline, factors, covariates)
     y = d[outcome].to_numpy(float)
     res = sm.OLS(y, X).fit()
     crit = stats.t.ppf(0.5 + level / 2, res.df_resid)
@@ -93,9 +96,10 @@ def ancova(data: pd.DataFrame, outcome: str, arm: str, arms, control: str,
                      float(np.sqrt(res.scale)), formula)
 
 
-def _design(d: pd.DataFrame, arm: str, others, baseline, factors):
-    """Design matrix: intercept, arm indicators, baseline, factor indicators (first level
-    in sorted order is the reference; factors with one level are dropped)."""
+def _design(d: pd.DataFrame, arm: str, others, baseline, factors, covariates=()):
+    """Design matrix: intercept, arm indicators, baseline, continuous covariates, factor
+    indicators (first level in sorted order is the reference; factors with one level are
+    dropped)."""
     cols = [np.ones(len(d))]
     names = ["(Intercept)"]
     for a in others:
@@ -104,6 +108,9 @@ def _design(d: pd.DataFrame, arm: str, others, baseline, factors):
     if baseline:
         cols.append(d[baseline].to_numpy(float))
         names.append(baseline)
+    for c in covariates:
+        cols.append(d[c].to_numpy(float))
+        names.append(c)
     for f in factors:
         levels = sorted(d[f].astype(str).unique())
         for lev in levels[1:]:

@@ -116,7 +116,7 @@ def mice_pmm(data: pd.DataFrame, n_imputations: int = 50, n_iter: int = 10, seed
     ----------
     data : DataFrame
         Numeric columns; NaN marks a missing value. Every column needs at least two observed
-        values. Rows are cases (e.g. patients), columns are variables (e.g. VAS per visit).
+        values. Rows are cases (e.g. patients), columns are variables (e.g. a score per visit).
     n_imputations : int
         Number of completed datasets ``m``.
     n_iter : int
