@@ -1,13 +1,20 @@
-# RESPINE analysis report. The two everyday commands: `make report` and `make test`.
+# Trial analysis report. The two everyday commands: `make report` and `make test`.
+# TRIAL=trials/<name> picks the trial (default: pyproject's [tool.trial-report] default-trial);
+# DATA=folder overrides its data folder (default: the specification's data.folder).
 SHELL := /bin/bash
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
-DATA ?= data/synthetic
+TRIAL ?= $(shell sed -n 's/^default-trial *= *"\(.*\)".*/\1/p' pyproject.toml)
 ENGINE ?= auto
 BLINDED ?= 0
+export REPORT_TRIAL := $(abspath $(TRIAL))
+SPEC := $(if $(wildcard $(TRIAL)/trial.yaml),$(REPORT_TRIAL)/trial.yaml,$(REPORT_TRIAL))
+ifneq ($(strip $(DATA)),)
 export REPORT_DATA := $(abspath $(DATA))
+endif
+DATA_ARG := $(if $(strip $(DATA)),--data "$(DATA)")
 export REPORT_BLINDED := $(BLINDED)
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
@@ -28,21 +35,25 @@ $(STAMP): requirements.lock
 ## report: compute the results and render the manuscript (HTML, PDF, DOCX) into _output/;
 ## reuses the build cache (.cache/build/) for whatever inputs are unchanged
 report: $(STAMP)
-	REPORT_CACHE=1 $(BIN)/python -m publishing render --engine $(ENGINE) --data "$(DATA)"
+	REPORT_CACHE=1 $(BIN)/python -m publishing render --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
+	$(BIN)/python -m publishing.article --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
+	$(BIN)/python -m publishing supplement --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
 
 ## results: compute the results store, tables and figures only; they replace _output/ whole
 results: $(STAMP)
-	$(BIN)/python -m publishing results --data "$(DATA)"
+	$(BIN)/python -m publishing results --trial "$(TRIAL)" $(DATA_ARG)
 
-## validate: check a data folder against the data contract and report every problem
+## validate: check the trial's specification and its data folder (DATA=, else the
+## specification's data.folder) against it; reports every problem
 validate: $(STAMP)
-	$(BIN)/python -m analysis validate "$(DATA)"
+	$(BIN)/python -m analysis.spec check "$(SPEC)" $(DATA_ARG)
 
 ## data: regenerate the committed synthetic dataset (deterministic)
 data: $(STAMP)
 	$(BIN)/python -m trials.respine.synthetic --out data/synthetic
 
-## test: lint and run the test suite
+## test: lint and run the test suite (each test chooses its own trial)
+test: REPORT_TRIAL :=
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
@@ -59,11 +70,11 @@ bench: $(STAMP)
 
 ## supplement: render the report, then the journal supplement and its zip (_output/supplement/)
 supplement: report
-	$(BIN)/python -m publishing supplement --engine $(ENGINE) --data "$(DATA)"
+	$(BIN)/python -m publishing supplement --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
 
 ## verify: rebuild from scratch in a temporary folder and compare output hashes
 verify: $(STAMP)
-	$(BIN)/python -m publishing verify --engine $(ENGINE) --data "$(DATA)"
+	$(BIN)/python -m publishing verify --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -53,11 +53,25 @@ h1.part { text-align: center; margin-top: 2em; color: #444; }
 .callout-title p { margin: 0.3em 0; }
 """
 
+# A chapter starts a page, except the first chapter of a part: the part heading (label
+# ``part-*``) starts the page and its first chapter follows on it (no page holding only the
+# word "Results").
 TYPST = """\
 #set document(date: none)
 #set figure(numbering: none)
 #show figure: set block(breakable: true)
-#show heading.where(level: 1): it => { pagebreak(weak: true); it }
+#let part-opened = state("part-opened", false)
+#show heading.where(level: 1): it => {
+  if it.has("label") and str(it.label).starts-with("part-") {
+    pagebreak(weak: true)
+    part-opened.update(true)
+    align(center, block(above: 1em, below: 2em, text(size: 1.4em, it.body)))
+  } else {
+    context if not part-opened.get() { pagebreak(weak: true) }
+    part-opened.update(false)
+    it
+  }
+}
 #show table.cell: set par(justify: false)
 #show table: set text(size: 0.9em)
 #show figure.caption: set block(sticky: true) // a caption stays on the page of its table

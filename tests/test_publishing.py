@@ -155,6 +155,22 @@ def test_pdf_has_text_numbers_and_notice_on_every_page(rendered):
     assert "?@" not in text and "{python}" not in text
 
 
+def test_pdf_part_pages_hold_their_first_chapter(rendered):
+    """A part heading starts a page and its first chapter follows on that page; every other
+    chapter starts a page of its own."""
+    out, _ = rendered
+    pages = [re.sub(r"\s+", " ", p.extract_text()) for p in
+             pypdf.PdfReader(out / "fixture.pdf").pages]
+
+    def page_of(text: str) -> int:
+        return next(i for i, p in enumerate(pages) if text in p and "Contents" not in p)
+
+    assert page_of("Results") == page_of("Second chapter")
+    assert page_of("Appendices") == page_of("An appendix")
+    assert page_of("First chapter") < page_of("Results")
+    assert page_of("Preface") < page_of("First chapter")
+
+
 def test_docx_has_real_tables_headings_and_header_notice(rendered):
     out, _ = rendered
     d = docx.Document(str(out / "fixture.docx"))
