@@ -586,3 +586,34 @@ def response_sentence(trial, store) -> str:
 def _p_text(p: str) -> str:
     """``"p = 0.20"`` or ``"p < 0.001"`` from a formatted p-value."""
     return f"p < {p[1:]}" if p.startswith("<") else f"p = {p}"
+
+
+def population_text(trial) -> str:
+    """``"safety population (by the intervention actually received)"``-style phrase."""
+    spec = trial.spec
+    pop_id = settings(trial).get("population", "safety")
+    pop = spec.populations[pop_id]
+    by = ("the intervention actually received" if pop.arm == "actual"
+          else "the arm allocated at randomisation")
+    return f"{pop.label[:1].lower() + pop.label[1:]}, by {by}"
+
+
+def last_visit_label(trial) -> str:
+    """Label of the last post-baseline assay visit, lower case (``"month 6"``)."""
+    from analysis.families.consort import visit_label
+
+    base = trial.spec.baseline_visit
+    v = [float(x) for x in immune_data(trial)["AVISITN"].dropna() if float(x) > base]
+    return visit_label(trial.spec, max(v)).lower() if v else ""
+
+
+def threshold_text(trial) -> str:
+    """The positivity threshold with its unit (``"1000 MFI"``)."""
+    unit = settings(trial).get("unit")
+    return f"{positivity_threshold(trial):g}" + (f" {unit}" if unit else "")
+
+
+def association_text(trial) -> str:
+    """The association endpoint's label, first letter lower case ("" when none)."""
+    ep = association_endpoint(trial)
+    return "" if ep is None else ep.label[:1].lower() + ep.label[1:]

@@ -248,3 +248,71 @@ def followup_sentence(trial_or_report, store: ResultsStore | None = None) -> str
         parts.append(join([f"{counts.get(a, 0):,} {a}" for a in trial.arms])
                      + f" patients were analysed for {_lower_first(label)}.")
     return " ".join(parts)
+
+
+# ---------------------------------------------------------------- prose for the methods
+def population_text(trial) -> str:
+    """One sentence per declared population: its label, the flag defining it and the arm it
+    analyses patients by."""
+    spec = trial.spec
+    out = []
+    for pop in spec.populations.values():
+        by = ("the intervention actually received" if pop.arm == "actual"
+              else "the arm allocated at randomisation")
+        out.append(f"{pop.label} ({pop.flag} = {pop.value} in the subject-level data), "
+                   f"analysed by {by}")
+    return "The analysis populations were: " + "; ".join(out) + "."
+
+
+def flow_methods_text(trial) -> str:
+    """How the CONSORT flow is counted, following the modules that are on."""
+    from analysis.families.common import active_modules
+
+    spec = trial.spec
+    mods = active_modules(trial)
+    parts = []
+    if "screening" in mods:
+        declared = bool(spec.modules["screening"].get("reasons"))
+        parts.append("the people screened and the reasons they were not randomised"
+                     + (" (every declared reason of the screening log is listed, including "
+                        "those never used)" if declared else ""))
+    alloc = "allocation"
+    if "disposition" in mods or any(p.arm == "actual" for p in spec.populations.values()):
+        alloc += " and receipt of the intervention"
+    parts.append(alloc)
+    follow = ("for each follow-up visit and arm, the patients assessed (at least one "
+              "assessment of a follow-up outcome at that visit)")
+    if "disposition" in mods:
+        follow += (", those who had left the study since the previous visit with the reason, "
+                   "and those who missed the visit but remained in the study")
+    else:
+        follow += " and those not assessed"
+    parts.append(follow)
+    text = "The flow of participants is reported as recommended by CONSORT: " + \
+        join(parts) + "."
+    rules = []
+    for ep in decision_endpoints(spec):
+        label = _lower_first(endpoint_label(spec, ep.id))
+        if ep.kind == "binary_responder":
+            v = ep.visit if ep.visit is not None else spec.primary_visit
+            rules.append(f"for {label} when the responder status at "
+                         f"{visit_label(spec, v).lower()} could be determined from the observed "
+                         "values (a criterion that is met makes a responder even when another "
+                         "is missing)")
+        else:
+            rules.append(f"for {label} when at least one post-baseline value was observed")
+    for ep in decision_endpoints(spec, kinds=("single_visit_continuous", "time_to_event")):
+        rules.append(f"for {_lower_first(endpoint_label(spec, ep.id))} when included in its "
+                     "primary analysis")
+    if rules:
+        text += " A patient was analysed " + join(rules, "and") + "."
+    return text
+
+
+def skewed_text(trial) -> str:
+    """``" (a, b)"``: the baseline variables summarised by median and IQR ("" when none)."""
+    from analysis.families.baseline import variable_label
+
+    names = [_lower_first(variable_label(v).split(" (")[0]) for v in variables(trial.spec)
+             if v.kind == "nonnormal"]
+    return f" ({join(names)})" if names else ""

@@ -373,3 +373,67 @@ def summary_sentence(trial, store) -> str:
 
 def _plural(n: int, one: str, many: str) -> str:
     return one if n == 1 else many
+
+
+def population_sentence(trial, store) -> str:
+    """Who the safety analysis covers: the population's size per arm and how it is analysed."""
+    from analysis.families.common import population_word
+
+    mod = settings(trial)
+    pop_id = mod.get("population", "safety")
+    pop, key = trial.spec.populations[pop_id], pop_key(trial)
+    arms = store_arms(trial, store)
+    sizes = join([f"{int(_stats(store, 'ae_any', a, key).get('N', 0))} {a}" for a in arms])
+    by = ("the intervention actually received" if pop.arm == "actual"
+          else "the arm allocated at randomisation")
+    return (f"The {population_word(pop_id)} population comprised the {sizes} patients of the "
+            f"{pop.label[:1].lower() + pop.label[1:]}, analysed by {by}; all "
+            "treatment-emergent adverse events are counted.")
+
+
+def difference_sentence(trial, store) -> str:
+    """Risk differences (percentage points, 95 % CI) of any AE and of a serious AE, per
+    experimental arm against the control, from the store."""
+    from analysis.displays.formatting import fmt_ci
+
+    arms = store_arms(trial, store)
+    pop = pop_key(trial)
+    exp = [a for a in arms if a != trial.control_arm]
+    parts = []
+    for endpoint, what in (("ae_any", "at least one adverse event"),
+                           ("ae_serious", "a serious adverse event")):
+        per = []
+        for a in exp:
+            sel = store.select(endpoint, arm=f"{a} vs {trial.control_arm}",
+                               statistic="risk_difference", population=pop)
+            if not len(sel):
+                continue
+            r = sel.iloc[0]
+            who = f" ({a} vs {trial.control_arm})" if len(exp) > 1 else ""
+            per.append(f"{fmt_num(r['value'])} percentage points{who} (95% CI "
+                       f"{fmt_ci(r['lower'], r['upper'])})")
+        if per:
+            parts.append(f"with {what} was {join(per)}")
+    if not parts:
+        return ""
+    return ("The difference in the proportion of patients " + " and ".join(parts) + ".")
+
+
+def related_sentence(trial, store) -> str:
+    """Patients with an adverse event related to the intervention, per arm, from the store."""
+    arms = store_arms(trial, store)
+    pop = pop_key(trial)
+    per = join([f"{int(_stats(store, 'ae_related', a, pop).get('n_patients', 0))} {a}"
+                for a in arms])
+    return f"Adverse events related to {related_text(trial)} occurred in {per} patients."
+
+
+def methods_categories_text(trial) -> str:
+    """The event categories tabulated (for the methods), following the module."""
+    labels = {"ae_serious": "serious adverse event",
+              "ae_related": f"event related to {related_text(trial)} (as judged by the "
+                            "investigator)",
+              "ae_severe": "severe event", "ae_withdrawal": "event leading to withdrawal",
+              "death": "death"}
+    cats = ["adverse event"] + [labels[c] for c in categories(trial) if c in labels]
+    return join(cats)
