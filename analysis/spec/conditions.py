@@ -18,6 +18,9 @@ fenced div ``::: {.when module="adverse_events"}``. The attributes, all of which
 ``by_visit``
     ``"true"``/``"false"``: some binary responder endpoint is analysed at every visit of a
     list (it has no single ``visit``);
+``sensitivity``
+    a sensitivity analysis (e.g. ``tipping_point``) that some endpoint declares (of the
+    ``kind`` and ``role`` given alongside);
 ``not``
     a nested mapping that must *not* hold.
 
@@ -40,7 +43,8 @@ True
 
 from __future__ import annotations
 
-KEYS = ("module", "kind", "role", "arms", "synthetic", "decision", "mcid", "by_visit", "not")
+KEYS = ("module", "kind", "role", "arms", "synthetic", "decision", "mcid", "by_visit",
+        "sensitivity", "not")
 
 
 def _true(value) -> bool:
@@ -106,4 +110,26 @@ def holds(spec, available, attrs: dict, synthetic: bool | None = None) -> bool:
                   for ep in spec.endpoints)
         if has != _true(attrs["by_visit"]):
             return False
+    if "sensitivity" in attrs and not _declares(spec, attrs["sensitivity"], attrs.get("kind"),
+                                                attrs.get("role")):
+        return False
     return not ("not" in attrs and holds(spec, available, attrs["not"], synthetic))
+
+
+def _declares(spec, analysis: str, kind=None, role=None) -> bool:
+    """Some endpoint (of ``kind`` and ``role`` when given) declares the sensitivity analysis
+    ``analysis`` (e.g. ``tipping_point``)."""
+    ids = _decision_ids(spec)
+    for ep in spec.endpoints:
+        if kind and ep.kind != kind:
+            continue
+        if role == "decision" and ep.id not in ids:
+            continue
+        if role == "nondecision" and ep.id in ids:
+            continue
+        if role and role not in ("decision", "nondecision") and ep.role != role:
+            continue
+        sens = getattr(ep, "sensitivity", None) or {}
+        if sens.get(analysis) not in (None, False):
+            return True
+    return False
