@@ -1,19 +1,22 @@
-"""Blinded mode: the arms masked as "Group A" / "Group B" right after the trial is loaded.
+"""Blinded mode: the arms masked as "Group A", "Group B", ... right after the trial is loaded.
 
 When ``REPORT_BLINDED=1``, :func:`load` (used by ``python -m analysis results`` and
 :func:`analysis.report.load_report`) replaces every true arm label in the trial's tables by a
 neutral group label. Which true arm becomes "Group A" is decided by an HMAC-SHA256 of each arm
 label under a secret key (``$BLIND_KEY``, or the file named by ``$BLIND_KEY_FILE``), so it cannot
 be guessed from the outputs; the mapping itself is never returned to callers that write outputs.
-The masked trial has ``arms == ("Group A", "Group B")`` and ``control_arm == "Group B"``
-whichever true arm that is: contrasts read "Group A vs Group B" and do not say which group got
-the sham. Without a secret, blinded mode refuses to run (:class:`BlindingError`).
+The masked trial has ``arms == ("Group A", "Group B", ...)`` and its control arm is the last
+group whichever true arm that is: contrasts read "Group A vs Group B" and do not say which
+group got the control. Its specification is masked too (:func:`mask_spec`: arm labels, short
+labels and names, and the arms in the free text of the specification), so nothing downstream
+can read a true label from ``trial.spec``. Without a secret, blinded mode refuses to run
+(:class:`BlindingError`).
 
 Examples
 --------
 >>> masked_labels(2)
 ('Group A', 'Group B')
->>> m = mapping(("BM-MSC", "Sham"), b"k1")
+>>> m = mapping(("Active", "Control"), b"k1")
 >>> sorted(m.values())
 ['Group A', 'Group B']
 """
@@ -32,7 +35,10 @@ import pandas as pd
 ENV_FLAG = "REPORT_BLINDED"
 ENV_KEY = "BLIND_KEY"
 ENV_KEY_FILE = "BLIND_KEY_FILE"
-_DOMAIN = b"respine-blinding-v1\x00"
+# Domain separation of the HMAC: the historical tag (the first trial's name, hex-encoded so
+# that no trial name is spelt in this generic module), kept byte for byte so that a given key
+# maps the arms to the same groups as in earlier versions of the report.
+_DOMAIN = bytes.fromhex("72657370696e652d626c696e64696e672d763100")
 
 
 class BlindingError(RuntimeError):
@@ -66,7 +72,7 @@ def secret(env: dict | None = None) -> bytes:
     raise BlindingError(
         "Blinded mode (REPORT_BLINDED=1) needs a secret to mask the arms: set BLIND_KEY to a "
         "secret string, or BLIND_KEY_FILE to a file holding it, kept outside the outputs "
-        "(e.g. `BLIND_KEY_FILE=~/respine.key make report BLINDED=1`). Refusing to run.")
+        "(e.g. `BLIND_KEY_FILE=~/trial.key make report BLINDED=1`). Refusing to run.")
 
 
 def masked_labels(n: int) -> tuple[str, ...]:
@@ -110,15 +116,46 @@ def mask_frame(df: pd.DataFrame, table: dict[str, str]) -> pd.DataFrame:
     return out
 
 
-TABLES = ("screening", "adsl", "adqs", "admri", "adimm", "adae")
+def _mask_value(v, table: dict[str, str], pat: re.Pattern):
+    """``v`` with every true arm label in its strings replaced (nested lists and dicts)."""
+    lower = {k.lower(): x for k, x in table.items()}
+    if isinstance(v, str):
+        return pat.sub(lambda m: lower[m.group(0).lower()], v)
+    if isinstance(v, dict):
+        return {_mask_value(k, table, pat): _mask_value(x, table, pat) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return type(v)(_mask_value(x, table, pat) for x in v)
+    return v
+
+
+def mask_spec(spec, table: dict[str, str], control: str):
+    """The specification with masked arms: each arm's label, short label and name become its
+    group label (the control flag moves to the group ``control``, which is shown last), and
+    true labels in the raw document's text are replaced."""
+    if spec is None:
+        return None
+    labels = masked_labels(len(table))
+    arms = []
+    for arm in spec.arms:
+        g = table[arm.label]
+        arms.append(dataclasses.replace(arm, label=g, short_label=g, name=g,
+                                        control=g == control, order=labels.index(g)))
+    arms.sort(key=lambda a: a.order)
+    pat = _pattern(table)
+    raw = _mask_value(dict(spec.raw), table, pat)
+    raw["arms"] = [{"label": a.label, "short_label": a.short_label, "name": a.name,
+                    "control": a.control, "order": a.order} for a in arms]
+    return dataclasses.replace(spec, arms=tuple(arms), raw=raw)
 
 
 def blind_trial(trial, key: bytes):
-    """The trial with its arms masked under ``key`` (a new :class:`analysis.data.Trial`)."""
+    """The trial with its arms masked under ``key`` (a new :class:`analysis.data.Trial`): its
+    tables, its arm labels and its specification."""
     table = mapping(tuple(trial.arms), key)
     labels = masked_labels(len(table))
-    tables = {name: mask_frame(getattr(trial, name), table) for name in TABLES}
-    return dataclasses.replace(trial, **tables, arms=labels, control_arm=labels[-1])
+    tables = {name: mask_frame(df, table) for name, df in trial.tables.items()}
+    return trial.replace(tables=tables, arms=labels, control_arm=labels[-1],
+                         spec=mask_spec(trial.spec, table, labels[-1]))
 
 
 def apply(trial, env: dict | None = None):
@@ -134,9 +171,10 @@ def check(env: dict | None = None) -> None:
         secret(env)
 
 
-def load(path: str | Path | None = None, env: dict | None = None):
-    """:func:`analysis.data.load_trial`, then masked when blinded mode is on."""
+def load(path: str | Path | None = None, env: dict | None = None, spec=None):
+    """:func:`analysis.data.load_trial` (``spec``: default the one in use), then masked when
+    blinded mode is on."""
     from analysis.data import load_trial
 
     check(env)
-    return apply(load_trial(path), env)
+    return apply(load_trial(path, spec=spec), env)

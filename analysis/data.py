@@ -1,11 +1,20 @@
-"""Loading a trial data folder: readers, the data dictionary, typed tables, :class:`Trial`.
+"""Loading a trial data folder: readers, the trial's data dictionary, typed tables, :class:`Trial`.
 
-A data folder holds one file per dataset of the contract (``analysis/dictionary.yaml``),
-named after the dataset (``adsl.csv``, ``ADQS.xpt``, ``adae.parquet``, ...), and optionally
-a ``dataset.yaml`` describing it. Its keys (checked against ``dataset_yaml_schema`` in the
-dictionary with jsonschema; unknown keys are refused so that a misspelt ``synthetic`` cannot
-silently drop the synthetic-data mark):
+A data folder holds one file per dataset, named after it (``adsl.csv``, ``ADQS.xpt``,
+``adae.parquet``, ...; any case), and optionally a ``dataset.yaml`` describing it. The
+datasets are those the trial's specification names (:func:`analysis.spec.contract.contract`)
+and those of its own dictionary; other files are noted and ignored.
 
+The data dictionary of a trial (:func:`dictionary`) is the generic CDISC ADaM contract
+(``analysis/adam.yaml``), plus what the specification implies (the datasets and columns it
+needs, arm labels, visit numbers and labels, parameter codes with their labels, units and
+valid ranges, module columns), plus the trial's own dictionary (spec key
+``data.dictionary``), whose column definitions replace the generic ones. Every helper below
+takes the specification (or a :class:`Trial`); without one it uses the specification in use
+(:func:`analysis.spec.locate.current_spec`).
+
+``dataset.yaml`` keys (checked against ``dataset_yaml_schema`` with jsonschema; unknown keys
+are refused so that a misspelt ``synthetic`` cannot silently drop the synthetic-data mark):
 ``name`` (text), ``synthetic`` (true/false), ``description`` (text), ``cutoff`` (the data
 cut-off date, ``YYYY-MM-DD``: no date in the data may be later), ``generator`` (text),
 ``seed`` and ``n_randomised`` (integers; ``n_randomised`` must equal the rows of adsl).
@@ -21,18 +30,18 @@ Typed columns after loading: ``str`` and ``flag`` as text ("" when empty), ``int
 
 Examples
 --------
->>> trial = load_trial("data/synthetic")          # doctest: +SKIP
->>> trial.arms, trial.control_arm                  # doctest: +SKIP
-(('BM-MSC', 'Sham'), 'Sham')
->>> column_label("adsl", "AGE")
-'Age (years)'
+>>> generic()["roles"]["adsl"]["columns"]["AGE"]["unit"]
+'years'
+>>> _range_text(0, 100)
+'0 to 100'
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,10 +49,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-DICTIONARY_PATH = Path(__file__).with_name("dictionary.yaml")
-DATASETS = ("screening", "adsl", "adqs", "admri", "adimm", "adae")
+GENERIC_PATH = Path(__file__).with_name("adam.yaml")
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".xpt": "xpt", ".sas7bdat": "sas7bdat"}
 SAS_EPOCH = pd.Timestamp("1960-01-01")
+#: Keys of the generic contract that a trial dictionary extends (lists are concatenated).
+IDENTIFIER_KEYS = ("identifier_columns", "identifier_fragments", "identifier_suffixes",
+                   "identifier_allowed")
 
 
 class FileProblem(Exception):
@@ -64,59 +75,288 @@ class DataError(Exception):
         super().__init__("\n".join(lines))
 
 
+# ---------------------------------------------------------------------------- dictionary
+
+
 @lru_cache(maxsize=1)
-def dictionary() -> dict:
-    """The parsed data dictionary (``analysis/dictionary.yaml``)."""
-    with open(DICTIONARY_PATH, encoding="utf-8") as fh:
+def generic() -> dict:
+    """The generic ADaM contract (``analysis/adam.yaml``)."""
+    with open(GENERIC_PATH, encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 
-def columns(dataset: str) -> dict:
-    """Column specifications of ``dataset`` (name -> attributes), in dictionary order."""
-    return dictionary()["datasets"][dataset]["columns"]
+@lru_cache(maxsize=16)
+def _own(path: str, mtime: float) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        d = yaml.safe_load(fh)
+    return d if isinstance(d, dict) else {}
 
 
-def arms() -> tuple[str, ...]:
-    """Arm labels from the dictionary: experimental first, control last."""
-    a = dictionary()["arms"]
-    return (a["experimental"], a["control"])
+def resolve_spec(spec=None):
+    """The specification of ``spec`` (a TrialSpec, a :class:`Trial`, or None: the one in use)."""
+    if isinstance(spec, Trial):
+        spec = spec.spec
+    if spec is None:
+        from analysis.spec.locate import current_spec
+
+        return current_spec()
+    return spec
 
 
-def visits() -> dict[int, str]:
-    """Visit number (AVISITN, months) -> visit label (AVISIT)."""
-    return {int(k): v for k, v in dictionary()["visits"].items()}
+def trial_dictionary(spec=None) -> dict:
+    """The trial's own dictionary (``data.dictionary`` of the specification; ``{}`` if none)."""
+    spec = resolve_spec(spec)
+    path = getattr(spec.data, "dictionary", None)
+    if path is None or not Path(path).is_file():
+        return {}
+    return copy.deepcopy(_own(str(path), Path(path).stat().st_mtime))
 
 
-def allowed_values(dataset: str, column: str) -> list | None:
-    """The allowed values of a column (resolving ``allowed_from``), or None."""
-    spec = columns(dataset)[column]
-    src = spec.get("allowed_from")
-    if src == "arms":
-        vals = list(arms())
-        return [""] + vals if spec.get("nullable") else vals
-    if src == "visits":
-        return list(visits().values())
-    return spec.get("allowed")
+def _label(text: str | None, unit: str | None = None) -> dict:
+    out = {"label": text} if text else {}
+    if unit:
+        out["unit"] = unit
+    return out
 
 
-def column_label(dataset: str, column: str) -> str:
-    """Human label with its unit for tables, e.g. ``column_label("adsl", "AGE") -> 'Age (years)'``.
+def _spec_columns(spec, name: str, role: str) -> dict[str, dict]:
+    """Column definitions the specification implies for dataset ``name`` of ``role``."""
+    d, mods = spec.data, spec.modules
+    cols: dict[str, dict] = {d.subject_column: {"type": "str", "label": "Subject"}}
+    if role == "adsl":
+        cols[d.arm_column] = {"type": "str", "label": "Randomised arm", "allowed_from": "arms"}
+        cols[d.actual_arm_column] = {"type": "str", "label": "Treatment received",
+                                     "allowed_from": "arms", "nullable": True}
+        for pop in spec.populations.values():
+            cols[pop.flag] = {"type": "flag", "label": pop.label}
+        for c in (*spec.adjustment, *spec.stratification):
+            cols.setdefault(c.column, {"type": "float" if c.type == "continuous" else "str",
+                                       "label": c.label, "nullable": True})
+        for b in spec.baseline_table:
+            if b.column:
+                cols.setdefault(b.column, {
+                    "type": "str" if b.type == "categorical" else "float", "nullable": True,
+                    **_label(b.label, b.unit)})
+        disp = mods.get("disposition")
+        if disp:
+            cols[disp["status_column"]] = {"type": "str", "label": "End-of-study status"}
+            if disp.get("reason_column"):
+                cols[disp["reason_column"]] = {
+                    "type": "str", "label": "Reason for discontinuation", "nullable": True,
+                    **({"allowed": ["", *disp["reasons"]]} if disp.get("reasons") else {})}
+            if disp.get("last_visit_column"):
+                cols[disp["last_visit_column"]] = {"type": "int", "label": "Last visit attended",
+                                                   "allowed_from": "visit_numbers",
+                                                   "nullable": True}
+            if disp.get("not_treated_reason_column"):
+                cols[disp["not_treated_reason_column"]] = {
+                    "type": "str", "label": "Reason not treated", "nullable": True}
+    elif role == "bds":
+        pass  # the generic BDS columns; the parameters carry the endpoints' ranges
+    elif role == "screening":
+        s = mods["screening"]
+        cols[d.subject_column] = {"type": "str", "label": "Subject", "nullable": True}
+        cols[s["id_column"]] = {"type": "str", "label": "Screening number"}
+        cols[s["eligible_flag"]] = {"type": "flag", "label": "Eligible"}
+        cols[s["randomised_flag"]] = {"type": "flag", "label": "Randomised"}
+        cols[s["reason_column"]] = {
+            "type": "str", "label": "Reason not randomised", "nullable": True,
+            **({"allowed": ["", *s["reasons"]]} if s.get("reasons") else {})}
+    elif role == "adae":
+        a = mods.get("adverse_events") or {}
+        if a.get("dataset") == name:
+            cols[a["serious_flag"]] = {"type": "flag", "label": "Serious"}
+            cols[a["treatment_emergent_flag"]] = {"type": "flag", "label": "Treatment-emergent"}
+            rel = a["relatedness"]
+            cols[rel["column"]] = {"type": "str", "label": "Relationship",
+                                   **({"allowed": list(rel["labels"])} if rel.get("labels")
+                                      else {})}
+            if a.get("withdrawal_flag"):
+                cols[a["withdrawal_flag"]] = {"type": "flag", "label": "Led to withdrawal"}
+            for key, label in (("severity", "Severity"), ("outcome", "Outcome")):
+                if key in a:
+                    cols[a[key]["column"]] = {"type": "str", "label": label, "nullable": True}
+    return cols
 
-    Unknown columns return the column name unchanged.
+
+def _parameters(spec, name: str) -> dict[str, dict]:
+    """PARAMCD -> label, unit and valid range, from the endpoints (and modules) of ``name``."""
+    out: dict[str, dict] = {}
+    for e in spec.endpoints:
+        if e.dataset == name and e.paramcd:
+            p = _label(e.label, e.unit)
+            lo, hi = e.range
+            if lo is not None:
+                p["min"] = lo
+            if hi is not None:
+                p["max"] = hi
+            out.setdefault(e.paramcd, p)
+    imm = spec.modules.get("immunogenicity") or {}
+    if imm.get("dataset") == name:
+        for par in imm.get("parameters", []):
+            out.setdefault(par["paramcd"], _label(par.get("label"), imm.get("unit")))
+    return out
+
+
+def evaluable_endpoints(spec) -> list[dict]:
+    """The minimum-data endpoints: for each decision endpoint, the dataset, the parameter
+    codes that must all be present at baseline and at the endpoint's visit (a rule endpoint:
+    those of its rule's endpoints), the visit and the population flag."""
+    out = []
+    decision = spec.decision.endpoints if spec.decision else ()
+    for eid in decision:
+        e = spec.endpoint(eid)
+        visit = e.visit if e.visit is not None else spec.primary_visit
+        flag = spec.populations[e.population].flag if e.population in spec.populations else None
+        if e.rule is not None and e.dataset is None:
+            groups: dict[str, list[str]] = {}
+            for rid in spec.rules[e.rule].endpoints:
+                r = spec.endpoint(rid)
+                if r.dataset and r.paramcd and r.paramcd not in groups.get(r.dataset, []):
+                    groups.setdefault(r.dataset, []).append(r.paramcd)
+        elif e.continuous and e.dataset and e.paramcd:
+            groups = {e.dataset: [e.paramcd]}
+        else:
+            continue
+        for ds, params in groups.items():
+            out.append({"endpoint": e.id, "dataset": ds, "parameters": params, "visit": visit,
+                        "population": flag})
+    return out
+
+
+_CACHE: dict = {}
+
+
+def dictionary(spec=None) -> dict:
+    """The effective data dictionary of a trial (see the module docstring).
+
+    Keys: the generic ones (``file_formats``, ``identifier_*``, ``dataset_yaml_schema``),
+    ``arms`` (labels in display order), ``visits`` (AVISITN -> label), ``minimum_data``
+    (thresholds and ``endpoints``, see :func:`evaluable_endpoints`), ``datasets`` (name ->
+    ``role``, ``required``, ``description``, ``key``, ``may_be_empty``, ``columns``,
+    ``parameters``), ``dataset_notes``, ``study`` and, with an immunogenicity module,
+    ``immune_positivity_threshold``.
     """
-    spec = dictionary()["datasets"].get(dataset, {}).get("columns", {}).get(column)
-    if spec is None:
+    spec = resolve_spec(spec)
+    own_path = getattr(spec.data, "dictionary", None)
+    stamp = Path(own_path).stat().st_mtime if own_path and Path(own_path).is_file() else None
+    key = (str(spec.path), spec.arm_labels, str(own_path), stamp)
+    if key not in _CACHE:
+        _CACHE[key] = _effective(spec)
+    return _CACHE[key]
+
+
+def _effective(spec) -> dict:
+    from analysis.spec.contract import contract
+
+    g, own = generic(), trial_dictionary(spec)
+    out = {k: copy.deepcopy(v) for k, v in g.items() if k != "roles"}
+    for k in IDENTIFIER_KEYS:
+        out[k] = list(g.get(k, [])) + [x for x in own.get(k, []) if x not in g.get(k, [])]
+    out["arms"] = list(spec.arm_labels)
+    out["visits"] = {v.avisitn: v.label for v in spec.visits}
+    out["study"] = own.get("study")
+    md = dict(g.get("minimum_data", {}))
+    md.update(own.get("minimum_data", {}))
+    md["endpoints"] = evaluable_endpoints(spec)
+    out["minimum_data"] = md
+    imm = spec.modules.get("immunogenicity") or {}
+    if "positivity_threshold" in imm:
+        out["immune_positivity_threshold"] = imm["positivity_threshold"]
+    out["dataset_notes"] = own.get("dataset_notes", [])
+
+    datasets: dict[str, dict] = {}
+    con = contract(spec)
+    own_ds = own.get("datasets", {}) or {}
+    for name in [*con, *(n for n in own_ds if n not in con)]:
+        dc = con.get(name)
+        tds = own_ds.get(name, {}) or {}
+        role = dc.role if dc else tds.get("role", "bds")
+        base = g["roles"].get(role, {"columns": {}})
+        cols: dict[str, dict] = {}
+        for c, cs in (tds.get("columns") or {}).items():  # the trial's own, in its order
+            cols[c] = {**cs, "required": cs.get("required", True)}
+        implied = {c: {**cs, "required": False} for c, cs in base["columns"].items()}
+        for c, cs in _spec_columns(spec, name, role).items():
+            implied[c] = {**implied.get(c, {}), **cs, "required": False}
+        for c, cs in implied.items():
+            cols.setdefault(c, cs)
+        for c in (dc.columns if dc else ()):
+            cols.setdefault(c, {"type": "str", "label": c})
+            cols[c]["required"] = True
+        for cs in cols.values():
+            cs.setdefault("label", None)
+            if cs["label"] is None:
+                cs.pop("label")
+        params = _parameters(spec, name)
+        for p, ps in (tds.get("parameters") or {}).items():
+            params[p] = {**params.get(p, {}), **ps}
+        key = list(tds.get("key", base.get("key", [])))
+        if role == "screening":
+            key = list(tds.get("key", [spec.modules["screening"]["id_column"]]))
+        datasets[name] = {
+            "role": role,
+            "required": bool((dc.required if dc else False) or tds.get("required", False)),
+            "description": tds.get("description", base.get("description", "")),
+            "key": key, "may_be_empty": tds.get("may_be_empty", base.get("may_be_empty", False)),
+            "columns": cols, "parameters": params}
+    out["datasets"] = datasets
+    return out
+
+
+def datasets(spec=None) -> tuple[str, ...]:
+    """Names of the datasets of the trial's contract (required or optional)."""
+    return tuple(dictionary(spec)["datasets"])
+
+
+def columns(dataset: str, spec=None) -> dict:
+    """Column specifications of ``dataset`` (name -> attributes), in dictionary order
+    (``{}`` for a dataset the trial does not name)."""
+    return dictionary(spec)["datasets"].get(dataset, {}).get("columns", {})
+
+
+def arms(spec=None) -> tuple[str, ...]:
+    """Arm labels of the trial, in display order."""
+    return tuple(dictionary(spec)["arms"])
+
+
+def visits(spec=None) -> dict[int, str]:
+    """Visit number (AVISITN) -> visit label (AVISIT), from the specification."""
+    return dict(dictionary(spec)["visits"])
+
+
+def allowed_values(dataset: str, column: str, spec=None) -> list | None:
+    """The allowed values of a column (resolving ``allowed_from``), or None."""
+    cs = columns(dataset, spec).get(column)
+    if cs is None:
+        return None
+    src = cs.get("allowed_from")
+    if src == "arms":
+        vals = list(arms(spec))
+        return [""] + vals if cs.get("nullable") else vals
+    if src == "visits":
+        return list(visits(spec).values())
+    if src == "visit_numbers":
+        return list(visits(spec))
+    return cs.get("allowed")
+
+
+def column_label(dataset: str, column: str, spec=None) -> str:
+    """Human label with its unit for tables (``'Age (years)'``); unknown columns return the
+    column name unchanged."""
+    cs = columns(dataset, spec).get(column)
+    if cs is None:
         return column
-    label = spec.get("label", column)
-    return f"{label} ({spec['unit']})" if spec.get("unit") else label
+    label = cs.get("label", column)
+    return f"{label} ({cs['unit']})" if cs.get("unit") else label
 
 
-def param_label(dataset: str, paramcd: str, unit: bool = True) -> str:
-    """Label of a parameter code, e.g. ``param_label("adqs", "VAS") -> 'Pain VAS (mm)'``."""
-    spec = dictionary()["datasets"][dataset].get("parameters", {}).get(paramcd)
-    if spec is None:
+def param_label(dataset: str, paramcd: str, unit: bool = True, spec=None) -> str:
+    """Label of a parameter code, with its unit unless ``unit=False``."""
+    ps = dictionary(spec)["datasets"].get(dataset, {}).get("parameters", {}).get(paramcd)
+    if ps is None or not ps.get("label"):
         return paramcd
-    return f"{spec['label']} ({spec['unit']})" if unit and spec.get("unit") else spec["label"]
+    return f"{ps['label']} ({ps['unit']})" if unit and ps.get("unit") else ps["label"]
 
 
 def _range_text(lo, hi) -> str:
@@ -130,18 +370,26 @@ def _range_text(lo, hi) -> str:
     return f"≥ {lo}" if lo is not None else f"≤ {hi}"
 
 
-def dictionary_table(dataset: str | None = None) -> pd.DataFrame:
-    """The data dictionary as a table (for the supplement): one row per column.
+def dictionary_table(dataset: str | None = None, spec=None) -> pd.DataFrame:
+    """The trial's data dictionary as a table (for the supplement): one row per documented
+    column (the trial dictionary's, those the specification needs and, when ``spec`` is a
+    :class:`Trial`, those present in its tables).
 
     Columns: ``Dataset, Column, Type, Label, Unit, Values`` (allowed values or range) and
-    ``Description``.
+    ``Description``. ``spec``: the specification or the trial (default: the one in use).
     """
+    trial = spec if isinstance(spec, Trial) else None
+    own = trial_dictionary(spec).get("datasets", {}) or {}
     rows = []
-    for ds, spec in dictionary()["datasets"].items():
+    for ds, dspec in dictionary(spec)["datasets"].items():
         if dataset is not None and ds != dataset:
             continue
-        for col, cs in spec["columns"].items():
-            allowed = allowed_values(ds, col)
+        present = set(trial.dataset(ds).columns) if trial is not None else set()
+        documented = set((own.get(ds) or {}).get("columns") or {})
+        for col, cs in dspec["columns"].items():
+            if not (cs.get("required") or col in documented or col in present):
+                continue
+            allowed = allowed_values(ds, col, spec)
             if allowed is not None:
                 values = ", ".join(str(a) for a in allowed if a != "")
             elif cs.get("min") is not None or cs.get("max") is not None:
@@ -151,13 +399,22 @@ def dictionary_table(dataset: str | None = None) -> pd.DataFrame:
             rows.append({"Dataset": ds, "Column": col, "Type": cs["type"],
                          "Label": cs.get("label", col), "Unit": cs.get("unit", ""),
                          "Values": values, "Description": cs.get("description", "")})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["Dataset", "Column", "Type", "Label", "Unit", "Values",
+                                       "Description"])
 
 
-def dataset_notes() -> pd.DataFrame:
-    """The documented free choices of the synthetic dataset: columns ``Topic, Note``."""
+def dataset_notes(spec=None) -> pd.DataFrame:
+    """The documented free choices of the trial's dataset (``dataset_notes`` of its own
+    dictionary; none without one): columns ``Topic, Note``."""
     return pd.DataFrame([{"Topic": n["topic"], "Note": " ".join(n["note"].split())}
-                         for n in dictionary().get("dataset_notes", [])])
+                         for n in dictionary(spec).get("dataset_notes", [])],
+                        columns=["Topic", "Note"])
+
+
+def __getattr__(name: str):
+    if name == "DATASETS":  # the dataset names of the trial in use (formerly a constant)
+        return datasets()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------- reading
@@ -176,11 +433,14 @@ class RawTable:
         return self.path.name
 
 
-def dataset_files(folder: str | Path) -> dict[str, list[Path]]:
-    """Files of the folder that hold a contract dataset: name -> paths (more than one = error)."""
+def dataset_files(folder: str | Path, names=None) -> dict[str, list[Path]]:
+    """Files of the folder that hold a dataset of ``names`` (default: every file of a data
+    format): name (lower case) -> paths (more than one = error)."""
+    wanted = None if names is None else set(names)
     found: dict[str, list[Path]] = {}
     for p in sorted(Path(folder).iterdir()):
-        if p.is_file() and p.suffix.lower() in FORMATS and p.stem.lower() in DATASETS:
+        if p.is_file() and p.suffix.lower() in FORMATS and (
+                wanted is None or p.stem.lower() in wanted):
             found.setdefault(p.stem.lower(), []).append(p)
     return found
 
@@ -259,10 +519,10 @@ def _read_sas(path: Path, fmt: str) -> pd.DataFrame:
     return pd.read_sas(path, format="xport" if fmt == "xpt" else "sas7bdat", encoding="utf-8")
 
 
-def read_folder(folder: str | Path) -> dict[str, RawTable]:
-    """Read every contract dataset present in ``folder`` (the first file when duplicated)."""
+def read_folder(folder: str | Path, spec=None) -> dict[str, RawTable]:
+    """Read every dataset of the trial present in ``folder`` (the first file when duplicated)."""
     return {name: RawTable(name, paths[0], read_file(paths[0]))
-            for name, paths in dataset_files(folder).items()}
+            for name, paths in dataset_files(folder, datasets(spec)).items()}
 
 
 def read_metadata(folder: str | Path) -> dict:
@@ -362,46 +622,84 @@ def parse(s: pd.Series, typ: str) -> tuple[pd.Series, pd.Series, pd.Series]:
     raise ValueError(f"unknown dictionary type {typ!r}")
 
 
-def finish_types(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
+def finish_types(df: pd.DataFrame, dataset: str, spec=None) -> pd.DataFrame:
     """Integer columns without missing values as int64 (else nullable Int64)."""
-    for col, spec in columns(dataset).items():
-        if spec["type"] == "int" and col in df.columns:
+    for col, cs in columns(dataset, spec).items():
+        if cs["type"] == "int" and col in df.columns:
             v = df[col]
             df[col] = v.astype("int64") if v.notna().all() else v.astype("Int64")
     return df
 
 
-def typed_frame(raw: RawTable) -> pd.DataFrame:
+def typed_frame(raw: RawTable, spec=None) -> pd.DataFrame:
     """The dataset with dictionary columns converted to their types (other columns kept)."""
     df = raw.frame.copy()
-    for col, spec in columns(raw.name).items():
+    for col, cs in columns(raw.name, spec).items():
         if col in df.columns:
-            df[col] = parse(df[col], spec["type"])[0]
-    return finish_types(df, raw.name).reset_index(drop=True)
+            df[col] = parse(df[col], cs["type"])[0]
+    return finish_types(df, raw.name, spec).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------- trial
 
+_DATASET_NAME = re.compile(r"[a-z][a-z0-9]*")
 
-@dataclass(frozen=True, eq=False)
+
 class Trial:
     """A validated trial: its data tables, its specification and where the data came from.
 
-    ``spec`` is the :class:`analysis.spec.TrialSpec` the data were loaded with (``None`` only
-    for hand-built test trials); arms, control arm and active modules follow from it.
+    ``tables`` maps dataset names to typed frames (only the datasets the trial has);
+    ``trial.dataset(name)`` and attribute access (``trial.adsl``) return an empty frame for a
+    dataset the trial lacks. ``spec`` is the :class:`analysis.spec.TrialSpec` the data were
+    loaded with (``None`` only for hand-built test trials); ``arms`` (display order) and
+    ``control_arm`` follow from it unless given. Tables may also be passed by name
+    (``Trial(adsl=..., adqs=..., source=..., synthetic=False)``).
+
+    >>> t = Trial({"adsl": pd.DataFrame({"USUBJID": ["S1"]})}, arms=("A", "B"))
+    >>> t.control_arm, t.experimental_arms, len(t.adsl), t.adxx.empty, sorted(t.available)
+    ('B', ('A',), 1, True, ['adsl'])
     """
 
-    screening: pd.DataFrame
-    adsl: pd.DataFrame
-    adqs: pd.DataFrame
-    admri: pd.DataFrame
-    adimm: pd.DataFrame
-    adae: pd.DataFrame
-    source: Path
-    synthetic: bool
-    arms: tuple[str, ...] = field(default_factory=arms)
-    control_arm: str = field(default_factory=lambda: arms()[-1])
-    spec: object = None
+    def __init__(self, tables: dict | None = None, source: Path | str | None = None,
+                 synthetic: bool = False, arms: tuple[str, ...] | None = None,
+                 control_arm: str | None = None, spec=None, **named: pd.DataFrame):
+        tabs = dict(tables or {})
+        tabs.update(named)
+        self.tables: dict[str, pd.DataFrame] = tabs
+        self.source = Path(source) if source is not None else None
+        self.synthetic = bool(synthetic)
+        self.spec = spec
+        if arms is None:
+            arms = spec.arm_labels if spec is not None else ()
+        self.arms = tuple(arms)
+        if control_arm is None:
+            control_arm = (spec.control_arm if spec is not None and arms == spec.arm_labels
+                           else (self.arms[-1] if self.arms else None))
+        self.control_arm = control_arm
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        # only reached for names that are not attributes: a dataset the trial may lack
+        if name.startswith("_") or "tables" not in self.__dict__ \
+                or not _DATASET_NAME.fullmatch(name):
+            raise AttributeError(name)
+        df = self.__dict__["tables"].get(name)
+        return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k} {len(v)}" for k, v in self.tables.items())
+        return f"Trial({self.source}, arms={self.arms}, tables: {sizes})"
+
+    def replace(self, **changes) -> Trial:
+        """A copy with some fields changed (``tables``, ``arms``, ``control_arm``, ``spec``,
+        ``source``, ``synthetic``, or tables by name)."""
+        fields = {"tables": dict(self.tables), "source": self.source,
+                  "synthetic": self.synthetic, "arms": self.arms,
+                  "control_arm": self.control_arm, "spec": self.spec}
+        for k in list(changes):
+            if k in fields:
+                fields[k] = changes.pop(k)
+        fields["tables"] = {**fields["tables"], **changes}
+        return Trial(**fields)
 
     @property
     def experimental_arms(self) -> tuple[str, ...]:
@@ -411,12 +709,15 @@ class Trial:
     @property
     def metadata(self) -> dict:
         """The folder's ``dataset.yaml``."""
-        return read_metadata(self.source)
+        return read_metadata(self.source) if self.source is not None else {}
 
     @property
     def available(self) -> frozenset[str]:
-        """Names of the datasets the trial has (non-empty tables)."""
-        return frozenset(n for n in DATASETS if not self.dataset(n).empty)
+        """Names of the datasets the trial has: non-empty tables, and tables that may be
+        empty by the contract (no adverse event at all is a result, not an absence)."""
+        ds = dictionary(self.spec)["datasets"] if self.spec is not None else {}
+        return frozenset(n for n, df in self.tables.items() if isinstance(df, pd.DataFrame)
+                         and (not df.empty or ds.get(n, {}).get("may_be_empty")))
 
     @property
     def modules(self) -> tuple[str, ...]:
@@ -427,14 +728,14 @@ class Trial:
 
     def dataset(self, name: str) -> pd.DataFrame:
         """The table ``name`` (an empty frame when the trial has no such dataset)."""
-        df = getattr(self, name, None)
+        df = self.tables.get(name)
         return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
 
 
 def load_trial(path: str | Path | None = None, minimum: bool = True, spec=None) -> Trial:
     """Read, validate and type the data folder ``path``; raises :class:`DataError` listing
-    every problem found. ``minimum=False`` skips the minimum-data rules (``minimum_data`` of
-    the dictionary), for the contract's tiny test fixtures only: the report needs them.
+    every problem found. ``minimum=False`` skips the minimum-data rules, for the contract's
+    tiny test fixtures only: the report needs them.
 
     ``spec`` (a :class:`analysis.spec.TrialSpec`, default: the specification in use, see
     :mod:`analysis.spec.locate`) is attached to the trial; ``path`` defaults to its data
@@ -445,10 +746,10 @@ def load_trial(path: str | Path | None = None, minimum: bool = True, spec=None) 
 
     spec = spec or current_spec()
     folder = Path(path) if path is not None else data_folder(spec)
-    typed, problems = validate_and_type(folder, minimum=minimum)
+    typed, problems = validate_and_type(folder, minimum=minimum, spec=spec)
     if problems:
         raise DataError(problems)
-    tables = {name: finish_types(typed[name], name) for name in DATASETS}
+    tables = {name: finish_types(df, name, spec) for name, df in typed.items()}
     meta = read_metadata(folder)
-    return Trial(**tables, source=folder.resolve(), synthetic=bool(meta.get("synthetic", False)),
+    return Trial(tables, source=folder.resolve(), synthetic=bool(meta.get("synthetic", False)),
                  arms=spec.arm_labels, control_arm=spec.control_arm, spec=spec)

@@ -1,4 +1,5 @@
-"""Tests of analysis.data: dictionary helpers, readers (CSV, Parquet, XPT), typed Trial."""
+"""Tests of analysis.data: dictionary helpers, readers (CSV, Parquet, XPT), typed Trial, and
+the contract that follows from each trial's specification (RESPINE, BtheB, three arms)."""
 
 import shutil
 from pathlib import Path
@@ -8,7 +9,6 @@ import pyreadstat
 import pytest
 
 from analysis.data import (
-    DATASETS,
     DataError,
     Trial,
     column_label,
@@ -71,7 +71,7 @@ def test_not_a_folder(tmp_path):
 
 def _typed(folder):
     t = load_trial(folder, minimum=False)
-    return {n: getattr(t, n) for n in DATASETS}
+    return dict(t.tables)
 
 
 def test_parquet_and_xpt_read_like_csv(tmp_path):
@@ -85,7 +85,8 @@ def test_parquet_and_xpt_read_like_csv(tmp_path):
         else:
             df.to_parquet(d / f"{name}.parquet", index=False)
     got = _typed(d)
-    for name in DATASETS:
+    assert set(got) == set(ref) == {"screening", "adsl", "adqs", "admri", "adimm", "adae"}
+    for name in ref:
         pd.testing.assert_frame_equal(got[name], ref[name], check_like=False)
 
 

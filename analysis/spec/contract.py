@@ -178,11 +178,13 @@ def _numbers(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s.astype(str).str.strip().replace("", None), errors="coerce")
 
 
-def check_data(spec: TrialSpec, folder: str | Path | None = None) -> list[SpecProblem]:
+def check_data(spec: TrialSpec, folder: str | Path | None = None,
+               frames: dict | None = None) -> list[SpecProblem]:
     """Problems of the data folder against the specification (empty when it conforms).
 
     Each problem names the specification key that declares the thing (with its line), the
-    data file and column, and the rule broken (``data: ...``).
+    data file and column, and the rule broken (``data: ...``). ``frames`` (dataset name ->
+    ``(file name, frame)``), when given, are the datasets already read (no folder is read).
     """
     doc = read_document(spec.path)
     file = doc.file
@@ -192,20 +194,24 @@ def check_data(spec: TrialSpec, folder: str | Path | None = None) -> list[SpecPr
     def add(path, message, rule):
         out.append(SpecProblem(file, tuple(path), doc.line(path), message, f"data: {rule}"))
 
-    if folder is None:
+    tables: dict[str, pd.DataFrame] = {}
+    if frames is not None:
+        files = {n: [Path(fn)] for n, (fn, _df) in frames.items()}
+        tables = {n: df for n, (_fn, df) in frames.items()}
+    elif folder is None:
         add(("data",), "no data folder: give data.folder or --data", "folder")
         return out
-    if not folder.is_dir():
+    elif not folder.is_dir():
         add(("data", "folder"), f"data folder {folder} does not exist", "folder")
         return out
-    files = data_files(folder)
+    else:
+        files = data_files(folder)
     for name, paths in files.items():
         if len(paths) > 1:
             add(("data", "folder"), f"dataset {name!r} has {len(paths)} files: "
                                     f"{', '.join(p.name for p in paths)}", "one file")
     all_needs = needs(spec)
     active = set(active_modules(spec, files))
-    tables: dict[str, pd.DataFrame] = {}
     for n in all_needs:
         if n.module is not None and n.module not in active:
             continue

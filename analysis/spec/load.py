@@ -315,6 +315,10 @@ def reference_problems(doc: Document, d: dict) -> list[SpecProblem]:
         if not (here / rel).is_file():
             add(("text", key), f"text file {rel!r} not found (relative to {here})",
                 "text: file")
+    dict_rel = (d.get("data") or {}).get("dictionary")
+    if dict_rel and not (here / dict_rel).is_file():
+        add(("data", "dictionary"), f"data dictionary {dict_rel!r} not found (relative to "
+                                    f"{here})", "data: dictionary file")
     gen_rel = (d.get("data") or {}).get("generator")
     if gen_rel and not (here / gen_rel).is_file():
         add(("data", "generator"), f"data generator {gen_rel!r} not found (relative to "
@@ -357,6 +361,8 @@ def build(d: dict, path: Path) -> m.TrialSpec:
     data = m.DataSource(folder=(here / ds["folder"]).resolve() if ds.get("folder") else None,
                         synthetic=ds["synthetic"], subject_column=ds["subject_column"],
                         arm_column=ds["arm_column"], actual_arm_column=ds["actual_arm_column"],
+                        dictionary=((here / ds["dictionary"]).resolve()
+                                    if ds.get("dictionary") else None),
                         generator=((here / ds["generator"]).resolve()
                                    if ds.get("generator") else None))
     arms = [m.Arm(a["label"], a.get("short_label", a["label"]), a.get("name"), a["control"],

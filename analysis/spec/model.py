@@ -61,6 +61,7 @@ class DataSource:
     subject_column: str
     arm_column: str
     actual_arm_column: str
+    dictionary: Path | None = None  # the trial's own data dictionary (data.dictionary)
     generator: Path | None = None  # synthetic-data generator module (data.generator)
 
 
