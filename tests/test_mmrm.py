@@ -60,7 +60,8 @@ def _incomplete_fixture(seed=5):
 
 def test_balanced_complete_equals_per_visit_ancova():
     d = _trial()
-    fit = fit_change_mmrm(d, arms=["A", "B"], control="B", covariates_by_visit=True)
+    fit = fit_change_mmrm(d, arms=["A", "B"], control="B", covariates=("COUNTRY",),
+                          covariates_by_visit=True)
     assert fit.model.converged
     for v in VISITS:
         dv = d[d.AVISITN == v]
@@ -156,7 +157,7 @@ def test_beta_and_covariance_are_gls_at_the_fitted_sigma():
 
 def test_lsmeans_are_cell_coefficients_and_arm_difference():
     d = _trial(40, seed=11).sample(frac=0.85, random_state=4)
-    fit = fit_change_mmrm(d, arms=["A", "B"], control="B")
+    fit = fit_change_mmrm(d, arms=["A", "B"], control="B", covariates=("COUNTRY",))
     ls = fit.lsmeans.set_index(["visit", "arm"])
     for v in VISITS:
         diff = ls.loc[(v, "A"), "estimate"] - ls.loc[(v, "B"), "estimate"]
@@ -188,8 +189,8 @@ def test_kenward_roger_balanced_complete_is_exact():
     joint F test of the arm at all q visits is Hotelling's exact F: KR gives denominator
     df n - k - q + 1 and scale (n - k - q + 1) / (n - k)."""
     d = _trial()
-    fit = fit_change_mmrm(d, arms=["A", "B"], control="B", covariates_by_visit=True,
-                          df_method="kenward-roger")
+    fit = fit_change_mmrm(d, arms=["A", "B"], control="B", covariates=("COUNTRY",),
+                          covariates_by_visit=True, df_method="kenward-roger")
     m = fit.model
     np.testing.assert_allclose(m.kenward_roger_cov(), m.cov_beta, atol=1e-10)
     for v in VISITS:
@@ -237,8 +238,9 @@ def test_lsmeans_equal_and_proportional_weights():
     differences between arms are the same. Checked on complete balanced data against OLS."""
     d = _trial(60, seed=4)
     d = d[~d.USUBJID.isin([f"s{i:03d}" for i in range(0, 60, 3)][:12])]  # fewer FR patients
-    fits = {w: fit_change_mmrm(d, arms=["A", "B"], control="B", covariates_by_visit=True,
-                               lsmeans_weights=w, df_method="satterthwaite")
+    fits = {w: fit_change_mmrm(d, arms=["A", "B"], control="B", covariates=("COUNTRY",),
+                               covariates_by_visit=True, lsmeans_weights=w,
+                               df_method="satterthwaite")
             for w in ("equal", "proportional")}
     subj = d.drop_duplicates("USUBJID")
     share = subj.COUNTRY.value_counts(normalize=True)
@@ -264,3 +266,29 @@ def test_lsmeans_equal_and_proportional_weights():
                                fits["proportional"].contrasts.estimate, rtol=1e-12)
     with pytest.raises(ValueError, match="lsmeans_weights"):
         fit_change_mmrm(d, arms=["A", "B"], control="B", lsmeans_weights="cell")
+
+
+def test_continuous_covariate_balanced_complete_equals_per_visit_ancova():
+    """A continuous covariate (one slope per visit) with complete, balanced data: each visit's
+    contrast is the per-visit OLS ANCOVA's; with a common slope the LS means sit at its mean."""
+    d = _trial(50, seed=11)
+    age = {s: 30 + (i * 7) % 31 for i, s in enumerate(sorted(d.USUBJID.unique()))}
+    d = d.assign(AGE=d.USUBJID.map(age).astype(float))
+    d = d.assign(CHG=d.CHG + 0.2 * (d.AGE - 45))
+    fit = fit_change_mmrm(d, arms=["A", "B"], control="B", continuous=("AGE",),
+                          covariates_by_visit=True, df_method="kenward-roger")
+    for v in VISITS:
+        dv = d[d.AVISITN == v]
+        X = sm.add_constant(pd.DataFrame({"A": (dv.TRT01P == "A") * 1.0, "base": dv.BASE,
+                                          "age": dv.AGE}))
+        ols = sm.OLS(dv.CHG, X).fit()
+        row = fit.contrasts.set_index("visit").loc[v]
+        assert row["estimate"] == pytest.approx(ols.params["A"], rel=1e-8)
+        assert row["se"] == pytest.approx(ols.bse["A"], rel=1e-6)
+        assert row["df"] == pytest.approx(ols.df_resid, rel=1e-4)  # n - 4
+        # LS mean of arm B: the OLS prediction at the mean baseline and mean age
+        x = np.array([1.0, 0.0, dv.BASE.mean(), dv.AGE.mean()])
+        ls = fit.lsmeans.set_index(["visit", "arm"]).loc[(v, "B"), "estimate"]
+        assert ls == pytest.approx(float(x @ ols.params), rel=1e-8)
+    common = fit_change_mmrm(d, arms=["A", "B"], control="B", continuous=("AGE",))
+    assert "AGE" in common.model.names and common.model.converged
