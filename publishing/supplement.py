@@ -109,8 +109,9 @@ def package_table() -> list[dict]:
 
 
 def manifest(stage: Path, data: Path, project: Path, engine: str, epoch: int,
-             blinded: bool) -> dict:
-    """The provenance manifest of the files in ``stage`` (every file but the manifest)."""
+             blinded: bool, spec=None) -> dict:
+    """The provenance manifest of the files in ``stage`` (every file but the manifest);
+    ``spec``: the trial's specification (its name goes into the title)."""
     info = prov.dataset_info(data)
     packages = package_table()
     outputs = [{"file": p.relative_to(stage).as_posix(), "bytes": p.stat().st_size,
@@ -119,7 +120,7 @@ def manifest(stage: Path, data: Path, project: Path, engine: str, epoch: int,
                if p.is_file() and p.name != "manifest.json"]
     return {
         "manifest_version": 1,
-        "title": "RESPINE randomised trial: supplementary material",
+        "title": f"{_trial_name(spec)}: supplementary material",
         "date": iso_date(epoch),
         "source_date_epoch": epoch,
         "blinded": blinded,
@@ -142,11 +143,16 @@ def manifest(stage: Path, data: Path, project: Path, engine: str, epoch: int,
     }
 
 
-README = """\
-# RESPINE randomised trial: supplementary material{blind}
+def _trial_name(spec) -> str:
+    """``"<short name> randomised trial"`` of the specification (``"Randomised trial"``)."""
+    short = getattr(getattr(spec, "identity", None), "short_name", None)
+    return f"{short} randomised trial" if short else "Randomised trial"
 
-Supplement to the RESPINE trial report (allogeneic bone-marrow mesenchymal stromal cells versus
-sham intradiscal injection for chronic low back pain), built {date} by
+
+README = """\
+# {trial}: supplementary material{blind}
+
+Supplement to the {short}report{title}, built {date} by
 `make supplement` from the data folder `{data}`.
 {notice}
 ## Contents
@@ -169,7 +175,7 @@ in a temporary folder and compares the checksums.
 
 
 def readme(stage: Path, data: Path, epoch: int, blinded: bool, synthetic: bool,
-           n_stats: int, columns: dict[str, str]) -> str:
+           n_stats: int, columns: dict[str, str], spec=None) -> str:
     figs = {p.stem for p in (stage / "figures").glob("*.tiff")}
     tabs = {p.stem for p in (stage / "tables").glob("*.csv")}
     kinds = sorted(set(columns.values()))
@@ -181,7 +187,11 @@ def readme(stage: Path, data: Path, epoch: int, blinded: bool, synthetic: bool,
     if blinded:
         notice += ("\n**BLINDED**: the arms are masked as Group A and Group B; the key is not "
                    "part of this supplement.\n")
-    return README.format(blind=" (BLINDED)" if blinded else "", date=iso_date(epoch),
+    idn = getattr(spec, "identity", None)
+    short = f"{idn.short_name} trial " if idn is not None else "trial "
+    title = f" ({' '.join(idn.title.split())})" if idn is not None and idn.title else ""
+    return README.format(trial=_trial_name(spec), short=short, title=title,
+                         blind=" (BLINDED)" if blinded else "", date=iso_date(epoch),
                          data=prov.display_path(data), notice=notice, name=NAME,
                          n_fig=len(figs), n_tab=len(tabs), cols=f"sized for a {cols}",
                          n_stats=n_stats)
@@ -297,9 +307,11 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
                         if f.suffix == ".docx":
                             normalise_office(stage / f"{NAME}.docx", epoch)
             (stage / "README.md").write_text(
-                readme(stage, data, epoch, blinded, bool(trial.synthetic), n_stats, columns),
+                readme(stage, data, epoch, blinded, bool(trial.synthetic), n_stats, columns,
+                       spec=trial.spec),
                 encoding="utf-8")
-            text = json.dumps(manifest(stage, data, project, label, epoch, blinded), indent=1)
+            text = json.dumps(manifest(stage, data, project, label, epoch, blinded,
+                                       spec=trial.spec), indent=1)
             (stage / "manifest.json").write_text(text + "\n", encoding="utf-8")
             zpath = write_zip(stage, tmp / zip_name(blinded), epoch, prefix=f"{NAME}/")
             nxt = _next_version(final, stage, zpath, tmp / "next")
