@@ -289,7 +289,7 @@ def flow_methods_text(trial) -> str:
         follow += " and those not assessed"
     parts.append(follow)
     text = "The flow of participants is reported as recommended by CONSORT: " + \
-        join(parts) + "."
+        "; ".join(parts) + "."
     rules = []
     for ep in decision_endpoints(spec):
         label = _lower_first(endpoint_label(spec, ep.id))

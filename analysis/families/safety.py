@@ -386,7 +386,7 @@ def population_sentence(trial, store) -> str:
     sizes = join([f"{int(_stats(store, 'ae_any', a, key).get('N', 0))} {a}" for a in arms])
     by = ("the intervention actually received" if pop.arm == "actual"
           else "the arm allocated at randomisation")
-    return (f"The {population_word(pop_id)} population comprised the {sizes} patients of the "
+    return (f"The {population_word(pop_id)} analysis comprised the {sizes} patients of the "
             f"{pop.label[:1].lower() + pop.label[1:]}, analysed by {by}; all "
             "treatment-emergent adverse events are counted.")
 
