@@ -501,7 +501,8 @@ def _analysis_population_words() -> str:
 def _conclusion_core() -> str:
     met = decision_met()
     exp = _and(list(experimental()))
-    prim = _and([ep_words(e) for e in primary_endpoints()])
+    n = len(primary_endpoints())
+    prim = "the primary outcomes" if n > 1 else "the primary outcome"
     if met is None:
         return ""
     immune = ""
@@ -1059,3 +1060,31 @@ def placeholders_expected() -> list[str]:
     them)."""
     decl = spec().identity.declarations or {}
     return [PLACEHOLDER[k] for k, _h in DECLARATIONS if not decl.get(k)]
+
+
+def absent_items() -> list[str]:
+    """Every placeholder the article shows for this trial, as the placeholders name them."""
+    s = spec()
+    idn = s.identity
+    out = []
+    if not idn.authors:
+        out += ["authors and affiliations", "corresponding author"]
+    elif not idn.corresponding_author:
+        out.append("corresponding author")
+    if not idn.keywords:
+        out.append("keywords")
+    if not idn.registrations:
+        out.append("trial registration number")
+    if text("key_messages") is None:
+        out += [f"key messages: {h.lower()}" for h in (
+            "What is already known on this topic", "What this study adds",
+            "How this study might affect research, practice or policy")]
+    for key, what in (("introduction", "introduction"), ("eligibility", "eligibility criteria"),
+                      ("randomisation", "randomisation method and allocation concealment"),
+                      ("blinding", "blinding"), ("sample_size", "sample-size calculation"),
+                      ("limitations", "strengths and limitations"),
+                      ("comparison", "comparison with other studies"),
+                      ("generalisability", "generalisability")):
+        if text(key) is None:
+            out.append(what)
+    return out + placeholders_expected()
