@@ -134,15 +134,15 @@ def test_forest_plots_have_direction_labels_inside_the_frame(figures, name):
 
 
 def test_mmrm_forest_direction_follows_each_outcome(figures):
-    from analysis.families.secondary import LABELS, MCID
+    from analysis.spec.locate import current_spec
 
     fig = figures["secondary_mmrm_forest"]
     by_title = {ax.get_title(): ax for ax in fig.axes if ax.get_visible()}
-    for code, label in LABELS.items():
-        texts = {t.get_gid(): t.get_text() for t in by_title[label].texts}
+    for ep in current_spec().endpoints_by(kind="repeated_continuous"):
+        texts = {t.get_gid(): t.get_text() for t in by_title[ep.short_label].texts}
         # a lower score is better for VAS and ODI: a negative difference favours BM-MSC
-        better_side = "favours:below" if MCID[code]["direction"] < 0 else "favours:above"
-        assert "BM-MSC" in texts[better_side], (code, texts)
+        better_side = "favours:below" if ep.sign < 0 else "favours:above"
+        assert "BM-MSC" in texts[better_side], (ep.id, texts)
         other = ({"favours:below", "favours:above"} - {better_side}).pop()
         assert "Sham" in texts[other]
 
