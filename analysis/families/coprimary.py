@@ -468,14 +468,14 @@ def _tipping_rows(ep, counts: dict, trial, rates, level: float) -> list[dict]:
         for r1 in rates:
             for r2 in rates:
                 y1, y2 = x1 + round(r1 * m1), x2 + round(r2 * m2)
-                t1, t2 = n1 + m1, n2 + m2
-                rd, lo, hi = newcombe_rd_ci(y1, t1, y2, t2)
-                p = chisq_yates(y1, t1, y2, t2)[1]
+                tot1, tot2 = n1 + m1, n2 + m2
+                rd, lo, hi = newcombe_rd_ci(y1, tot1, y2, tot2)
+                p = chisq_yates(y1, tot1, y2, tot2)[1]
                 g = tipping_label(r1, r2)
                 rows += [
                     result_row(ep.id, "risk_difference", 100 * rd, lower=100 * lo,
-                               upper=100 * hi, arm=c, group=g, n=t1 + t2, **kw),
-                    result_row(ep.id, "p_value", p, arm=c, group=g, n=t1 + t2, **kw),
+                               upper=100 * hi, arm=c, group=g, n=tot1 + tot2, **kw),
+                    result_row(ep.id, "p_value", p, arm=c, group=g, n=tot1 + tot2, **kw),
                 ]
                 if p < level:
                     fav["favours_exp" if rd > 0 else "favours_ctl"] += 1
@@ -633,6 +633,14 @@ def tipping_sentence(store, arm: str, control: str, endpoint=None, spec=None) ->
     return head + f"p < {a} in {n_exp} favouring {arm} and in {n_ctl} favouring {control}"
 
 
+def tipping_text(store, spec, arms, control) -> Markdown:
+    """:func:`tipping_sentence` of every decision endpoint with a tipping-point grid in the
+    store and every experimental arm, one paragraph each."""
+    return Markdown("\n\n").join(
+        tipping_sentence(store, a, control, ep, spec) + "."
+        for ep in _tipping_endpoints(spec, store) for a in arms if a != control)
+
+
 def _current_spec():
     from analysis.spec.locate import current_spec
 
@@ -747,6 +755,136 @@ def continuous_summary(store, spec, arms, control, role: str = "decision") -> Ma
 def _covariates_text(spec) -> str:
     labels = [lower_first(c.label or c.column) for c in spec.adjustment]
     return "" if not labels else " and " + ", ".join(labels)
+
+
+# ---------------------------------------------------------------- methods prose
+def _and(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _num(x) -> str:
+    return f"{x:g}"
+
+
+def rule_methods(spec, role: str = "decision") -> Markdown:
+    """How each binary endpoint's responder status is defined (rule, visit, population)."""
+    paras = []
+    for ep in binary_endpoints(spec, role):
+        rule = spec.rules[ep.rule]
+        what = rule.description or _rule_words(spec, rule.condition)
+        pop = spec.populations[ep.population]
+        paras.append(Markdown("**{}.** {} The status is evaluated at {} in the {}; a criterion "
+                              "that is met makes a responder even when another is not "
+                              "evaluable (observed cases).").format(
+            ep.label, what.rstrip(".") + ".", lower_first(visit_label(spec, ep.visit)),
+            lower_first(pop.label)))
+    return Markdown("\n\n").join(paras)
+
+
+def _rule_words(spec, node) -> str:
+    from analysis.spec.model import Criterion
+
+    if isinstance(node, Criterion):
+        ep = spec.endpoint(node.endpoint)
+        parts = []
+        if node.percent is not None:
+            parts.append(f"{_num(node.percent)} % of its baseline value")
+        if node.absolute is not None:
+            parts.append(f"{_num(node.absolute)}{' ' + ep.unit if ep.unit else ''}")
+        return f"{ep.short_label or ep.label} improved by at least " + " and ".join(parts)
+    joiner = " and " if node.op == "all" else " or "
+    return "(" + joiner.join(_rule_words(spec, t) for t in node.terms) + ")"
+
+
+def sensitivity_methods(spec, role: str = "decision") -> Markdown:
+    """The declared sensitivity analyses of each binary endpoint, with their settings."""
+    paras = []
+    for ep in binary_endpoints(spec, role):
+        sens = ep.sensitivity or {}
+        items = []
+        if sens.get("non_responder_imputation"):
+            items.append("non-responder imputation, every patient without a response status "
+                         "counted as a non-responder")
+        if sens.get("multiple_imputation") is not None:
+            s = mi_settings(spec, ep)
+            names = _and([spec.endpoint(e).short_label or spec.endpoint(e).label
+                          for e in spec.rules[ep.rule].endpoints])
+            vis = _and([visit_label(spec, v) for v in s["visits"]])
+            items.append(
+                f"multiple imputation under missing at random: {s['imputations']} datasets "
+                f"imputed separately in each arm by chained equations with predictive mean "
+                f"matching [@vanbuuren2011mice] (regression parameters drawn from their "
+                f"posterior, {s['donors']} donors, {s['iterations']} iterations, fixed seed) "
+                f"of {names} at {lower_first(vis)}, the responder status derived in each "
+                f"completed dataset, and the risk differences and their large-sample variances "
+                f"combined by Rubin's rules [@rubin1987multiple], with a t reference "
+                f"distribution on Rubin's degrees of freedom")
+        if sens.get("per_protocol") and "per_protocol" in spec.populations:
+            items.append(f"the {lower_first(spec.populations['per_protocol'].label)}, "
+                         f"observed cases")
+        if sens.get("adjusted") and spec.adjustment:
+            covs = _and([lower_first(c.label or c.column) for c in spec.adjustment])
+            pool = [c for c in spec.adjustment if c.type != "continuous" and c.pool_below]
+            text = (f"a logistic regression of response on arm and {covs}, reported as an "
+                    f"adjusted odds ratio and as a covariate-adjusted risk difference (average "
+                    f"of the predicted probabilities with all patients in one arm minus all in "
+                    f"the other, delta-method interval)")
+            for c in pool:
+                text += (f"; levels of {lower_first(c.label or c.column)} with fewer than "
+                         f"{c.pool_below} evaluable patients")
+            text += ("; levels " if not pool else ", or ") + (
+                "whose patients were all responders or all non-responders, were pooled in "
+                "one stratum")
+            items.append(text)
+        if sens.get("tipping_point") is not None:
+            rates = list(sens["tipping_point"]["rates"])
+            steps = {round(b - a, 10) for a, b in zip(rates, rates[1:], strict=False)}
+            grid = (f"from {_num(rates[0])} to {_num(rates[-1])} by steps of "
+                    f"{_num(next(iter(steps)))}" if len(steps) == 1
+                    else _and([_num(r) for r in rates]))
+            items.append(f"a tipping-point analysis [@yan2009missing]: the missing responses "
+                         f"of each arm were replaced by responders in a proportion {grid} "
+                         f"(numbers of responders rounded to whole patients), independently "
+                         f"in each arm, and the chi-square test repeated on every combination")
+        if sens.get("bayes") is not None:
+            a, b = (sens["bayes"] or {}).get("prior", DEFAULT_PRIOR)
+            kind = " (uniform)" if (a, b) == (1, 1) else ""
+            items.append(f"a Bayesian re-analysis with independent Beta({_num(a)}, {_num(b)})"
+                         f"{kind} priors on the response probability of each arm, reporting "
+                         f"the posterior median of the risk difference, its 95 % equal-tailed "
+                         f"credible interval and the posterior probability that the response "
+                         f"rate is higher with the experimental arm; these were computed "
+                         f"exactly, without simulation (the distribution function of the "
+                         f"difference of the two Beta posteriors by numerical integration, the "
+                         f"median and the interval limits as its roots)")
+        if not items:
+            continue
+        listed = "; ".join(f"({_roman(i)}) {t}" for i, t in enumerate(items, 1))
+        paras.append(Markdown("Sensitivity analyses of {} addressed the missing data and the "
+                              "analysis model: ").format(lower_first(ep.label))
+                     + Markdown(listed + "."))
+    return Markdown("\n\n").join(paras)
+
+
+def _roman(i: int) -> str:
+    return ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"][i - 1]
+
+
+def continuous_methods(spec, role: str = "decision") -> Markdown:
+    """How the single-visit continuous endpoints are analysed (ANCOVA)."""
+    eps = continuous_endpoints(spec, role)
+    if not eps:
+        return Markdown()
+    names = _and([f"{ep.label}{' (' + ep.unit + ')' if ep.unit else ''} at "
+                  f"{lower_first(visit_label(spec, ep.visit))}" for ep in eps])
+    return Markdown("{} {} analysed by analysis of covariance on arm, the baseline value{} in "
+                    "the patients with both values; we report the adjusted difference in means "
+                    "with its 95 % confidence interval and p-value, adjusted means per arm "
+                    "(averaged over the observed covariates), and the baseline, visit and "
+                    "change values per arm.").format(
+        names[:1].upper() + names[1:], "was" if len(eps) == 1 else "were",
+        _covariates_text(spec))
 
 
 # ---------------------------------------------------------------- tables
@@ -900,6 +1038,67 @@ def continuous_table(store, arms, control, endpoints=None, spec=None) -> pd.Data
                                                    f"({fmt_ci(md['lower'], md['upper'])}); "
                                                    f"{p}"})
     return pd.DataFrame(recs)
+
+
+def repeated_decision_table(store, spec, arms, control) -> pd.DataFrame:
+    """The decision's repeated continuous endpoints at the primary visit, from the mixed
+    model rows the secondary family stored (analysis ``mmrm``): LS mean change (95% CI) per
+    arm and the difference of each experimental arm (95% CI; p), one block per endpoint."""
+    visit = spec.primary_visit
+    recs = []
+    eps = [spec.endpoint(e) for e in decision_ids(spec)
+           if spec.endpoint(e).kind == "repeated_continuous"]
+    for ep in eps:
+        head = {"Endpoint": _with_unit(ep)}
+        for a in arms:
+            try:
+                r = store.get(ep.id, "lsmean", analysis="mmrm", visit=visit, arm=a)
+            except ResultNotFound:
+                continue
+            recs.append({**head, "Arm": a,
+                         "LS mean change (95% CI)": f"{fmt_num(r['value'])} "
+                                                    f"({fmt_ci(r['lower'], r['upper'])})"})
+        for a in [x for x in arms if x != control]:
+            c = contrast(a, control)
+            try:
+                r = store.get(ep.id, "difference", analysis="mmrm", visit=visit, arm=c)
+                p = p_text(store.value(ep.id, "p_value", analysis="mmrm", visit=visit, arm=c))
+            except ResultNotFound:
+                continue
+            recs.append({**head, "Arm": f"Difference, {c}",
+                         "LS mean change (95% CI)": f"{fmt_num(r['value'])} "
+                                                    f"({fmt_ci(r['lower'], r['upper'])}); {p}"})
+    df = pd.DataFrame(recs, columns=["Endpoint", "Arm", "LS mean change (95% CI)"])
+    return df.drop(columns="Endpoint") if len(eps) == 1 else df
+
+
+def repeated_decision_summary(store, spec, arms, control) -> Markdown:
+    """Per repeated continuous decision endpoint: the mixed-model difference in mean change
+    at the primary visit of each experimental arm, written from the store."""
+    visit = spec.primary_visit
+    paras = []
+    for eid in decision_ids(spec):
+        ep = spec.endpoint(eid)
+        if ep.kind != "repeated_continuous":
+            continue
+        u = f" {unit_text(ep)}" if unit_text(ep) else ""
+        better = "lower" if ep.direction == "lower_is_better" else "higher"
+        text = Markdown("**{}.** At {} ({} is better), ").format(
+            ep.label, lower_first(visit_label(spec, visit)), better)
+        parts = []
+        for a in [x for x in arms if x != control]:
+            c = contrast(a, control)
+            try:
+                r = store.get(ep.id, "difference", analysis="mmrm", visit=visit, arm=c)
+                p = store.value(ep.id, "p_value", analysis="mmrm", visit=visit, arm=c)
+            except ResultNotFound:
+                continue
+            parts.append(Markdown("the difference in mean change {} was {}{} (95% CI {}; "
+                                  "{})").format(c, fmt_num(r["value"]), u,
+                                               fmt_ci(r["lower"], r["upper"]), p_text(p)))
+        if parts:
+            paras.append(text + Markdown("; ").join(parts) + Markdown("."))
+    return Markdown("\n\n").join(paras)
 
 
 def _with_unit(ep) -> str:

@@ -213,6 +213,39 @@ def decision_sentence(store, arm: str, control: str, spec=None) -> Markdown:
         + Markdown(".")
 
 
+def rule_text(spec, arm: str | None = None, control: str | None = None) -> Markdown:
+    """The decision rule in words, from the specification (endpoints, rule, level, sides)."""
+    dec = spec.decision
+    if dec is None:
+        return Markdown()
+    arm = arm or "the experimental arm"
+    control = control or "the control arm"
+    labels = [spec.endpoint(e).label for e in dec.endpoints]
+    names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    sided = "one-sided" if dec.sided == "one" else "two-sided"
+    level = fmt_num(dec.alpha, 2)
+    if dec.rule == "hierarchical":
+        how = Markdown("The endpoints {} were tested in this fixed sequence, each at a {} level "
+                       "of {} in its primary analysis, until the first that failed; the trial "
+                       "would be declared positive when the first showed superiority of {} "
+                       "over {} with an effect in its favour, and each later endpoint only "
+                       "when all before it had succeeded.").format(
+            names, sided, level, arm, control)
+    elif len(labels) == 1:
+        how = Markdown("The trial would be declared positive if {} showed superiority of {} "
+                       "over {} in its primary analysis, at a {} level of {} with an effect in "
+                       "favour of {}.").format(names, arm, control, sided, level, arm)
+    else:
+        which = "all" if dec.rule == "all" else "at least one"
+        how = Markdown("The trial would be declared positive if {} of the endpoints {} showed "
+                       "superiority of {} over {} in their primary analysis, each at a {} "
+                       "level of {} with an effect in favour of {}.").format(
+            which, names, arm, control, sided, level, arm)
+    if dec.multiplicity:
+        how += Markdown(" ") + dec.multiplicity
+    return how
+
+
 def decision_text(store, arms, control, spec=None) -> Markdown:
     """:func:`decision_sentence` for every experimental arm, one paragraph each."""
     spec = spec or _current_spec()
