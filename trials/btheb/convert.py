@@ -1,8 +1,9 @@
 """Convert the Beat the Blues data (HSAUR3 ``BtheB``, wide) to ADaM-style CSVs.
 
 Step 2 of 2 (step 1, ``convert.R``, exports the data as shipped to ``raw/btheb.csv``).
-Run from the repository root: ``python trials/btheb/convert.py``. Deterministic: the same
-raw file always gives the same bytes.
+Run from the repository root: ``python trials/btheb/convert.py [OUT]`` (default ``data/``
+beside this file). Deterministic: the same raw file always gives the same bytes (a test
+regenerates the committed tables and compares them byte for byte).
 
 Output in ``trials/btheb/data/``:
 
@@ -15,6 +16,7 @@ Output in ``trials/btheb/data/``:
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -67,22 +69,25 @@ def adqs(raw: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def main() -> None:
-    raw = pd.read_csv(RAW, keep_default_na=True, na_values=[""])
-    OUT.mkdir(exist_ok=True)
+def main(out: str | Path = OUT, raw_file: str | Path = RAW) -> Path:
+    """Write ``adsl.csv``, ``adqs.csv`` and ``dataset.yaml`` to ``out``; returns ``out``."""
+    raw = pd.read_csv(raw_file, keep_default_na=True, na_values=[""])
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     s = adsl(raw)
     q = adqs(raw, s)
-    s.to_csv(OUT / "adsl.csv", index=False, lineterminator="\n")
-    q.to_csv(OUT / "adqs.csv", index=False, lineterminator="\n")
-    (OUT / "dataset.yaml").write_text(
+    s.to_csv(out / "adsl.csv", index=False, lineterminator="\n")
+    q.to_csv(out / "adqs.csv", index=False, lineterminator="\n")
+    (out / "dataset.yaml").write_text(
         "name: Beat the Blues (HSAUR3::BtheB), ADaM form\n"
         "synthetic: false\n"
         "description: >-\n"
         "  Public data of a randomised trial of computerised cognitive behavioural therapy\n"
         "  (Beat the Blues) versus treatment as usual; converted by trials/btheb/convert.py.\n",
         encoding="utf-8")
-    print(f"{len(s)} subjects, {len(q)} BDS rows -> {OUT}")
+    print(f"{len(s)} subjects, {len(q)} BDS rows -> {out}")
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:2])
