@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace as dataclass_replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,12 +17,17 @@ from analysis.families.baseline import (
     baseline_rows,
     table_one,
     variable_label,
+    variables,
 )
 from analysis.results import ResultsStore
 
-VARS = (Var("AGE", kind="normal"), Var("SEX"), Var("PAINDUR", kind="nonnormal"),
-        Var("PFIRRMN"), Var("MODIC"), Var("VAS", "adqs", "normal"),
-        Var("T2", "admri", "normal"))
+VARS = (Var("AGE", kind="normal", label="Age", unit="years"),
+        Var("SEX", label="Sex", levels=("M", "F"), value_labels={"M": "Male", "F": "Female"}),
+        Var("PAINDUR", kind="nonnormal", label="Duration of low back pain", unit="months"),
+        Var("PFIRRMN", label="Modified Pfirrmann grade", levels=("4", "5", "6", "7")),
+        Var("MODIC", label="Modic change", levels=("None", "Type 1", "Type 2", "Type 3")),
+        Var("VAS", "adqs", "normal", label="Pain VAS", unit="mm"),
+        Var("T2", "admri", "normal", label="Disc nucleus T2 relaxation time", unit="ms"))
 
 
 def make_trial(arms=("BM-MSC", "Sham")):
@@ -100,7 +106,7 @@ def test_categorical_by_hand(store):
     assert val(store, "SEX", "missing", "Overall") == 1
     assert val(store, "SEX", "percent", "Overall", "M") == pytest.approx(60)
     assert val(store, "MODIC", "n", "Overall", "None") == 4  # the text "None" is a level
-    assert val(store, "MODIC", "n", "Overall", "Type 3") == 0  # dictionary level kept
+    assert val(store, "MODIC", "n", "Overall", "Type 3") == 0  # declared level kept
     assert val(store, "PFIRRMN", "n", "Sham", "6") == 2
 
 
@@ -152,7 +158,38 @@ def test_three_arms():
     assert list(t.columns)[1:] == ["Low (n=3)", "High (n=3)", "Placebo (n=3)", "Overall (n=9)"]
 
 
-def test_labels_come_from_the_dictionary():
-    assert variable_label(Var("BMI", kind="normal")) == "Body-mass index (kg/m²)"
-    assert variable_label(Var("ODI", "adqs", "normal")) == "Oswestry Disability Index (%)"
-    assert variable_label(Var("T2", "admri", "normal")).endswith("(ms)")
+def test_variables_and_labels_come_from_the_specification():
+    from analysis.spec.load import load_spec
+
+    spec = load_spec("trials/respine/trial.yaml")
+    by = {v.name: v for v in variables(spec)}
+    assert variable_label(by["BMI"]) == "Body-mass index (kg/m²)"
+    assert variable_label(by["ODI"]) == "Oswestry Disability Index (%)"  # endpoint label, unit
+    assert by["ODI"].dataset == "adqs" and by["T2"].dataset == "admri"
+    assert variable_label(by["T2"]).endswith("(ms)")
+    assert by["PAINDUR"].kind == "nonnormal" and by["PAINDUR"].decimals == 0
+    assert by["PFIRRMN"].levels == ("4", "5", "6", "7")
+    assert by["SEX"].value_labels == {"M": "Male", "F": "Female"}
+    assert [v.name for v in variables(spec)][:2] == ["AGE", "SEX"]
+    other = load_spec("tests/fixtures/three_arm/trial.yaml")
+    assert [(v.name, v.dataset, v.kind) for v in variables(other)] == [
+        ("AGE", "adsl", "normal"), ("SEX", "adsl", "categorical"),
+        ("SCORE", "adqs", "normal")]
+
+
+def test_spec_columns_name_the_subject_and_arm():
+    """The frame and the rows use the specification's subject and arm columns."""
+    from analysis.spec.load import load_spec
+
+    spec = load_spec("tests/fixtures/three_arm/trial.yaml")
+    t = make_trial()
+    adsl = t.adsl.rename(columns={"USUBJID": "SUBJ", "TRT01P": "ARMCD"})
+    adqs = t.adqs.rename(columns={"USUBJID": "SUBJ"})
+    data = dataclass_replace(spec.data, subject_column="SUBJ", arm_column="ARMCD")
+    trial = SimpleNamespace(**{**vars(t), "adsl": adsl, "adqs": adqs,
+                               "spec": dataclass_replace(spec, data=data)})
+    vars_ = (Var("AGE", kind="normal"), Var("VAS", "adqs", "normal"))
+    f = baseline_frame(trial, vars_)
+    assert list(f.columns) == ["SUBJ", "ARMCD", "AGE", "VAS"]
+    st = ResultsStore.empty().add(baseline_rows(trial, vars_))
+    assert val(st, "VAS", "mean", "Sham") == pytest.approx(65)
