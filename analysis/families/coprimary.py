@@ -810,13 +810,13 @@ def sensitivity_methods(spec, role: str = "decision") -> Markdown:
             s = mi_settings(spec, ep)
             names = _and([spec.endpoint(e).short_label or spec.endpoint(e).label
                           for e in spec.rules[ep.rule].endpoints])
-            vis = _and([visit_label(spec, v) for v in s["visits"]])
+            vis = _and([lower_first(visit_label(spec, v)) for v in s["visits"]])
             items.append(
                 f"multiple imputation under missing at random: {s['imputations']} datasets "
                 f"imputed separately in each arm by chained equations with predictive mean "
                 f"matching [@vanbuuren2011mice] (regression parameters drawn from their "
                 f"posterior, {s['donors']} donors, {s['iterations']} iterations, fixed seed) "
-                f"of {names} at {lower_first(vis)}, the responder status derived in each "
+                f"of {names} at {vis}, the responder status derived in each "
                 f"completed dataset, and the risk differences and their large-sample variances "
                 f"combined by Rubin's rules [@rubin1987multiple], with a t reference "
                 f"distribution on Rubin's degrees of freedom")

@@ -10,6 +10,9 @@ fenced div ``::: {.when module="adverse_events"}``. The attributes, all of which
 ``kind`` and ``role``
     some endpoint has that analysis kind and that role; ``role`` may also be ``decision``
     (an endpoint of the decision rule) or ``nondecision``; either may be given alone;
+``visit``
+    ``"single"``: together with ``kind``/``role``, the endpoint is analysed at one visit (it
+    declares ``visit``);
 ``arms``
     ``"3+"`` (three or more arms) or ``"2"`` (exactly two);
 ``synthetic``, ``decision``, ``mcid``
@@ -43,7 +46,7 @@ True
 
 from __future__ import annotations
 
-KEYS = ("module", "kind", "role", "arms", "synthetic", "decision", "mcid", "by_visit",
+KEYS = ("module", "kind", "role", "visit", "arms", "synthetic", "decision", "mcid", "by_visit",
         "sensitivity", "not")
 
 
@@ -55,10 +58,12 @@ def _decision_ids(spec) -> tuple[str, ...]:
     return tuple(spec.decision.endpoints) if getattr(spec, "decision", None) else ()
 
 
-def _endpoint_matches(spec, kind, role) -> bool:
+def _endpoint_matches(spec, kind, role, visit=None) -> bool:
     ids = _decision_ids(spec)
     for ep in spec.endpoints:
         if kind and ep.kind != kind:
+            continue
+        if visit == "single" and getattr(ep, "visit", None) is None:
             continue
         if role == "decision" and ep.id not in ids:
             continue
@@ -86,8 +91,8 @@ def holds(spec, available, attrs: dict, synthetic: bool | None = None) -> bool:
             return False
         if key and not (spec.modules.get(name) or {}).get(key):
             return False
-    if ("kind" in attrs or "role" in attrs) and not _endpoint_matches(
-            spec, attrs.get("kind"), attrs.get("role")):
+    if ("kind" in attrs or "role" in attrs or "visit" in attrs) and not _endpoint_matches(
+            spec, attrs.get("kind"), attrs.get("role"), attrs.get("visit")):
         return False
     if "arms" in attrs:
         n, want = len(spec.arms), str(attrs["arms"]).strip()
