@@ -9,26 +9,30 @@ import numpy as np
 import pytest
 
 from analysis.displays.consort_plot import _wrap, draw_consort
-from analysis.families.consort import ConsortFlow, box_texts
+from analysis.families.consort import Analysed, ConsortFlow, box_texts
 
 LONG = "Canal stenosis worse than Schizas B with a very long free-text explanation added"
 
 
-def make_flow(arms, big: bool) -> ConsortFlow:
-    """A flow with small or very large counts and many (long) reasons."""
+def make_flow(arms, big: bool, enrolment: bool = True) -> ConsortFlow:
+    """A flow with small or very large counts and many (long) reasons; ``enrolment=False``:
+    no screening log (no assessed/excluded boxes)."""
     k = 123_457 if big else 1
     reasons = [(f"Reason {i}" if i % 3 else LONG, k * i) for i in range(10 if big else 2)]
     visits = (1, 3, 6, 12, 24)
+    screen = dict(assessed=1000 * k, excluded=100 * k, exclusion_reasons=reasons) \
+        if enrolment else {}
     return ConsortFlow(
-        arms=tuple(arms), assessed=1000 * k, excluded=100 * k, exclusion_reasons=reasons,
+        arms=tuple(arms), **screen,
         randomised=900 * k, allocated={a: 300 * k for a in arms},
         received={a: 290 * k for a in arms},
         not_received={a: reasons[:3] for a in arms}, visits=visits,
+        visit_labels={v: f"Month {v}" for v in visits},
         visit_assessed={(a, v): 280 * k for a in arms for v in visits},
         visit_missed={(a, v): k for a in arms for v in visits},
         discontinued={(a, v): reasons[: (3 if big else 1)] for a in arms for v in visits},
-        primary_visit=12, analysed={a: 250 * k for a in arms},
-        not_analysed={a: reasons[:4] for a in arms})
+        analyses=(Analysed("primary", "the primary endpoint", {a: 250 * k for a in arms},
+                           {a: reasons[:4] for a in arms}, 12),))
 
 
 def _geometry(fig, dpi=100):
@@ -54,12 +58,15 @@ def _inside(inner, outer, tol=0.5):
 
 
 @pytest.mark.parametrize("arms", [("BM-MSC", "Sham"), ("Low dose", "High dose", "Placebo")])
-@pytest.mark.parametrize(("big", "dpi"), [(False, 110), (True, 72), (True, 110), (True, 300)])
-def test_no_overlap_and_text_inside_boxes(arms, big, dpi):
-    fig = draw_consort(box_texts(make_flow(arms, big)))
+@pytest.mark.parametrize(("big", "dpi", "enrolment"), [
+    (False, 110, True), (True, 72, True), (True, 110, True), (True, 300, True),
+    (False, 110, False), (True, 110, False)])
+def test_no_overlap_and_text_inside_boxes(arms, big, dpi, enrolment):
+    fig = draw_consort(box_texts(make_flow(arms, big, enrolment)))
     try:
         boxes, texts, arrows, page = _geometry(fig, dpi)
-        assert len(boxes) == 3 + 3 * len(arms) + 4  # flow boxes + stage strip
+        top = 3 if enrolment else 1  # assessed, excluded, randomised
+        assert len(boxes) == top + 3 * len(arms) + 4  # flow boxes + stage strip
         for name, bb in texts.items():  # every text in its own box, and on the page
             owner = boxes[name.replace("stagetext:", "stage:").replace("text:", "box:")]
             assert _inside(bb, owner), name
@@ -143,29 +150,53 @@ def test_diagram_fits_the_print_width_so_its_text_prints_at_its_size():
         plt.close(fig)
 
 
-def test_analysed_counts_of_every_coprimary_endpoint_come_from_the_store():
+def test_analysed_counts_of_every_decision_endpoint_come_from_the_store():
     from pathlib import Path
 
     from analysis.data import load_trial
     from analysis.families.consort import consort_rows
-    from analysis.families.coprimary import t2_rows
-    from analysis.families.participants import consort_figure, coprimary_analysed
+    from analysis.families.coprimary import continuous_rows
+    from analysis.families.participants import consort_figure, store_analysed
     from analysis.results import ResultsStore
 
     trial = load_trial(Path(__file__).resolve().parents[1] / "data" / "synthetic")
-    store = ResultsStore.empty().add(consort_rows(trial) + t2_rows(trial))
-    # independently: randomised patients with a disc T2 at baseline and at month 12
-    mri = trial.admri.pivot_table(index="USUBJID", columns="AVISITN", values="AVAL")
-    both = mri.dropna(subset=[0, 12]).index
+    ep = next(trial.spec.endpoint(e) for e in trial.spec.decision.endpoints
+              if trial.spec.endpoint(e).kind == "single_visit_continuous")
+    store = ResultsStore.empty().add(consort_rows(trial) + continuous_rows(trial, ep))
+    # independently: randomised patients with a value at baseline and at the endpoint's visit
+    d = trial.dataset(ep.dataset)
+    wide = d[d["PARAMCD"] == ep.paramcd].pivot_table(index="USUBJID", columns="AVISITN",
+                                                     values="AVAL")
+    both = wide.dropna(subset=[trial.spec.baseline_visit, ep.visit]).index
     arm = trial.adsl.set_index("USUBJID")["TRT01P"]
     expected = arm.loc[arm.index.isin(both)].value_counts().to_dict()
-    [(label, counts)] = coprimary_analysed(store, trial.arms)
-    assert "T2" in label and counts == expected == {"BM-MSC": 49, "Sham": 46}
+    [(label, counts)] = store_analysed(store, trial.spec, trial.arms)
+    assert label == (ep.short_label or ep.label)
+    assert counts == expected == {"BM-MSC": 49, "Sham": 46}
     fig = consort_figure(trial, store)
     try:
         drawn = " ".join(" ".join(t.get_text() for t in fig.axes[0].texts).split())
         drawn = drawn.replace("\u00a0", " ")
         for a, n in expected.items():
             assert f"Analysed for {label} (n = {n})" in " ".join(drawn.split()), a
+    finally:
+        plt.close(fig)
+
+
+def test_btheb_diagram_has_no_enrolment_boxes():
+    from analysis.families.consort import consort_rows
+    from analysis.families.participants import consort_figure
+    from analysis.results import ResultsStore
+    from tests.test_consort import load_example
+
+    trial = load_example("trials/btheb")
+    fig = consort_figure(trial, ResultsStore.empty().add(consort_rows(trial)))
+    try:
+        boxes, texts, _, _ = _geometry(fig)
+        names = set(boxes)
+        assert "box:assessed" not in names and "box:excluded" not in names
+        assert {"box:randomised", "box:allocation:BtheB", "box:analysis:TAU"} <= names
+        drawn = " ".join(t.get_text() for t in fig.axes[0].texts).replace("\u00a0", " ")
+        assert "Randomised (n = 100)" in " ".join(drawn.split())
     finally:
         plt.close(fig)
