@@ -240,7 +240,8 @@ def dictionary(spec=None) -> dict:
     spec = resolve_spec(spec)
     own_path = getattr(spec.data, "dictionary", None)
     stamp = Path(own_path).stat().st_mtime if own_path and Path(own_path).is_file() else None
-    key = (str(spec.path), spec.arm_labels, str(own_path), stamp)
+    spec_stamp = Path(spec.path).stat().st_mtime if Path(spec.path).is_file() else None
+    key = (str(spec.path), spec_stamp, spec.arm_labels, str(own_path), stamp)
     if key not in _CACHE:
         _CACHE[key] = _effective(spec)
     return _CACHE[key]

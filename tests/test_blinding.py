@@ -149,3 +149,21 @@ def test_no_true_label_in_result_sentences(blinded):
         assert isinstance(s, str) and s
         assert not LEAK.search(s), s
     assert any("Group A" in s for s in sentences)
+
+
+def test_blinded_spec_has_masked_arms(blinded):
+    import yaml
+
+    true, trial, _ = blinded
+    spec = trial.spec
+    assert spec.arm_labels == ("Group A", "Group B") and spec.control_arm == "Group B"
+    assert spec.experimental_arms == ("Group A",)
+    assert [(a.label, a.short_label, a.name) for a in spec.arms] == [
+        ("Group A", "Group A", "Group A"), ("Group B", "Group B", "Group B")]
+    assert not LEAK.search(repr(spec.arms))
+    raw = yaml.safe_dump(spec.raw["arms"]) + yaml.safe_dump(spec.raw.get("modules", {}))
+    assert not LEAK.search(raw)
+    assert true.spec.arm_labels == TRUE  # the true specification is untouched
+    from analysis.data import allowed_values
+
+    assert allowed_values("adsl", "TRT01P", spec) == ["Group A", "Group B"]

@@ -392,3 +392,84 @@ def test_minimum_data_rules(tmp_path):
     probs = validate_folder(d)  # 1 subject per arm: too few for the models
     assert {(p.rule, p.file, p.column, p.rows) for p in probs} == {
         ("arm-size", "adsl.csv", "TRT01P", "row 1"), ("arm-size", "adsl.csv", "TRT01P", "row 2")}
+
+
+# ------------------------------------------------------------ command line and specification
+ROOT = Path(__file__).resolve().parents[1]
+BTHEB = ROOT / "trials" / "btheb"
+
+
+def _cli(monkeypatch, capsys, *argv):
+    from analysis.__main__ import main as cli
+
+    monkeypatch.setenv("REPORT_TRIAL", str(ROOT / "trials" / "respine"))  # restored after
+    code = cli(list(argv))
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    return code, out.out, out.err
+
+
+def _spec_copy(tmp_path, edit):
+    """A copy of BtheB's specification (data folder absolute) with ``edit`` applied."""
+    text = (BTHEB / "trial.yaml").read_text(encoding="utf-8")
+    text = text.replace("folder: data", f"folder: {BTHEB / 'data'}")
+    text = edit(text)
+    (tmp_path / "trial.yaml").write_text(text, encoding="utf-8")
+    for rel in ("text",):
+        if (BTHEB / rel).exists():
+            shutil.copytree(BTHEB / rel, tmp_path / rel, dirs_exist_ok=True)
+    return tmp_path / "trial.yaml"
+
+
+def _mkdir(p: Path) -> Path:
+    p.mkdir()
+    return p
+
+
+def test_cli_validate_another_trial(monkeypatch, capsys):
+    code, out, _ = _cli(monkeypatch, capsys, "validate", "--trial", str(BTHEB))
+    assert code == 0 and "OK - 100 randomised subjects" in out and "(BtheB)" in out
+
+
+def test_cli_rule_on_undeclared_endpoint(monkeypatch, capsys, tmp_path):
+    spec = _spec_copy(tmp_path, lambda t: t.replace("{endpoint: bdi, improvement",
+                                                    "{endpoint: bdx, improvement"))
+    code, _, err = _cli(monkeypatch, capsys, "validate", "--trial", str(spec))
+    assert code == 1
+    line = next(x for x in err.splitlines() if "bdx" in x)
+    assert "trial.yaml:" in line and "responder_rules.halved.condition.endpoint" in line
+    assert "[rules: endpoint]" in line
+
+
+def test_cli_invalid_yaml(monkeypatch, capsys, tmp_path):
+    (tmp_path / "trial.yaml").write_text("spec_version: 1\ntrial: [a\n", encoding="utf-8")
+    code, _, err = _cli(monkeypatch, capsys, "results", "--trial", str(tmp_path),
+                        "--out", str(tmp_path / "out"))
+    assert code == 2 and "trial.yaml:3:1: invalid YAML" in err and "[yaml]" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_endpoint_without_dataset(monkeypatch, capsys, tmp_path):
+    spec = _spec_copy(tmp_path, lambda t: t.replace("dataset: adqs", "dataset: adbdi"))
+    code, out, _ = _cli(monkeypatch, capsys, "validate", "--trial", str(spec))
+    assert code == 1
+    assert "adbdi.{csv/parquet/xpt/sas7bdat}: required dataset adbdi not found " \
+           "[rule: file-present]" in out
+
+
+def test_cli_unknown_arm_and_visit_not_in_data(monkeypatch, capsys, tmp_path):
+    spec = _spec_copy(tmp_path, lambda t: t.replace("label: TAU", "label: Usual care").replace(
+        "{avisitn: 8, label: Month 8, time: 8}",
+        "{avisitn: 8, label: Month 8, time: 8}\n    - {avisitn: 12, label: Month 12, time: 12}"))
+    code, out, _ = _cli(monkeypatch, capsys, "validate", "--trial", str(spec))
+    assert code == 1
+    assert "adsl.csv, column TRT01P, rows 1" in out and "'TAU'" in out \
+           and "[rule: allowed-arm]" in out
+    code, out, _ = _cli(monkeypatch, capsys, "validate", "--trial",
+                        str(_spec_copy(_mkdir(tmp_path / "b"), lambda t: t.replace(
+                            "{avisitn: 8, label: Month 8, time: 8}",
+                            "{avisitn: 8, label: Month 8, time: 8}\n"
+                            "    - {avisitn: 12, label: Month 12, time: 12}"))))
+    assert code == 1
+    line = next(x for x in out.splitlines() if "spec-visit" in x)
+    assert "visits.schedule[5].avisitn, line" in line and "visit 12 (Month 12)" in line
