@@ -295,17 +295,28 @@ def _collect(produced: Path, out_dir: Path) -> list[Path]:
     return written
 
 
-_UNRESOLVED = re.compile(r"\?@((?:fig|tbl|sec)-[\w:-]*\w)")
+# Quarto 1.10 marks a reference it cannot resolve ``<span class="quarto-unresolved-ref">?fig-x
+# </span>`` (older releases printed ``?@fig-x``).
+_UNRESOLVED = re.compile(r'quarto-unresolved-ref[^>]*>\s*\?@?((?:fig|tbl|sec)-[\w:-]*\w)'
+                         r'|\?@((?:fig|tbl|sec)-[\w:-]*\w)')
 
 
 def unresolved_references(folder: Path) -> list[tuple[str, str]]:
     """``(chapter, label)`` of every cross-reference Quarto could not resolve in the HTML
-    pages under ``folder`` (it prints them as ``?@label``); the chapter is the page's source
-    name (``chapters/x.qmd``)."""
+    pages under ``folder`` (:data:`_UNRESOLVED`); the chapter is the page's source name
+    (``chapters/x.qmd``).
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "index.html").write_text('<p>See <span class="quarto-unresolved-ref">'
+    ...                                   '?fig-nowhere</span>.</p>')
+    >>> unresolved_references(d)
+    [('index.qmd', 'fig-nowhere')]
+    """
     out = []
     for page in sorted(folder.rglob("*.html")):
         text = page.read_text(encoding="utf-8", errors="replace")
-        for label in dict.fromkeys(_UNRESOLVED.findall(text)):
+        for label in dict.fromkeys(a or b for a, b in _UNRESOLVED.findall(text)):
             out.append((page.relative_to(folder).with_suffix(".qmd").as_posix(), label))
     return out
 

@@ -24,11 +24,15 @@ import pytest
 
 from publishing import book as bookmod
 from publishing import notice, quarto
+from publishing import trial as trialmod
 from publishing.render import render
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "synthetic"
-NAME = bookmod.load(ROOT).name
+#: the output name comes from the default trial's specification (``_quarto.yml`` is a template)
+NAME = trialmod.book_metadata(trialmod.load(trialmod.project_default(ROOT)))["output-file"]
+OPTIONAL = Path(__file__).parent / "fixtures" / "book_optional"
+THREE = Path(__file__).parent / "fixtures" / "three_arm" / "trial.yaml"
 
 
 def _skip_reason() -> str:
@@ -291,3 +295,57 @@ def test_quarto_renders_the_blinded_supplement_with_both_marks(quarto_supplement
         assert notice.SYNTHETIC in head and notice.BLINDED in head
     text = " ".join(pages)
     assert "?@" not in text and "{python}" not in text
+
+
+# ------------------------------------------------------------------ optional parts
+
+
+@pytest.fixture(scope="session")
+def optional_books(tmp_path_factory):
+    """The optional-parts fixture book for the three-arm trial, rendered by both engines."""
+    import shutil
+
+    outs = {}
+    for engine in ("quarto", "builtin"):
+        tmp = tmp_path_factory.mktemp(f"optional-{engine}")
+        shutil.copytree(OPTIONAL, tmp / "book")
+        render(tmp / "book", THREE.parent / "data", engine, tmp / "out", results=False,
+               progress=_quiet, trial=THREE)
+        outs[engine] = tmp / "out"
+    return outs
+
+
+def test_optional_parts_are_the_same_under_both_engines(optional_books):
+    q, b = optional_books["quarto"], optional_books["builtin"]
+    pages = {p.relative_to(q).as_posix() for p in q.rglob("*.html") if "site_libs" not in p.parts}
+    assert pages == {"index.html", "chapters/results.html", "chapters/app.html"}  # no harms
+    for out in (q, b):
+        text = re.sub(r"\s+", " ", _docx_text(out / "trio-report.docx")).replace("\u00a0", " ")
+        assert "A three-arm test trial" in text and "THREE-ARM-TEXT" in text
+        assert "KEPT-CALLOUT-TEXT" in text
+        for gone in ("ADVERSE-EVENT-TEXT", "NESTED-DROPPED-TEXT", "TWO-ARM-TEXT",
+                     "HARMS-CHAPTER-TEXT"):
+            assert gone not in text
+        for caption in ("Table 1.1: A fixed table", "Table 1.2: Three arms",
+                        "Table 1.3: Loop table for score", "Table 1.4: Loop table for qol"):
+            assert caption in text, (out, caption)
+        assert "The loop made Table 1.3 and Table 1.4." in text
+    floats = [{x for x in _xrefs(_docx_text(out / "trio-report.docx"))
+               if x.startswith(("Table", "Figure"))} for out in (q, b)]
+    assert floats[0] == floats[1] == {"Table 1.1", "Table 1.2", "Table 1.3", "Table 1.4"}
+
+
+def test_quarto_fails_on_a_reference_it_cannot_resolve(tmp_path):
+    """A reference to a label no chapter makes (not one an optional part took: those fail
+    before rendering, under both engines) is caught in Quarto's HTML (``?@label``)."""
+    from publishing.trial import TrialError
+
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "_quarto.yml").write_text(
+        "project: {type: book, output-dir: _output}\nbook:\n  title: T\n  chapters:\n"
+        "    - index.qmd\nformat:\n  html: {}\n")
+    (tmp_path / "book" / "index.qmd").write_text("# Only {.unnumbered}\n\nSee @fig-nowhere.\n")
+    with pytest.raises(TrialError, match=r"index.qmd: @fig-nowhere \(no such label\)"):
+        render(tmp_path / "book", THREE.parent / "data", "quarto", tmp_path / "out",
+               results=False, progress=_quiet, trial=THREE)
+    assert not (tmp_path / "out").exists()
