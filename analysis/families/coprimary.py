@@ -113,6 +113,21 @@ def population_code(pop_id: str) -> str:
     return POPULATION_CODES.get(pop_id, pop_id.upper())
 
 
+#: Names of the usual population ids when the specification gives no label.
+POPULATION_NAMES = {"itt": "Intention-to-treat population", "per_protocol":
+                    "Per-protocol population", "safety": "Safety population",
+                    "efficacy": "Efficacy population"}
+
+
+def population_label(spec, pop_id: str) -> str:
+    """The population's label from the specification (a generic name when it has none)."""
+    pop = spec.populations.get(pop_id)
+    label = pop.label if pop is not None else None
+    if not label or label == pop_id:
+        return POPULATION_NAMES.get(pop_id, f"{pop_id} population")
+    return label
+
+
 def visit_label(spec, avisitn) -> str:
     """The schedule's label of a visit (the number itself when not scheduled)."""
     try:
@@ -772,17 +787,17 @@ def rule_methods(spec, role: str = "decision") -> Markdown:
     paras = []
     for ep in binary_endpoints(spec, role):
         rule = spec.rules[ep.rule]
-        what = rule.description or _rule_words(spec, rule.condition)
-        pop = spec.populations[ep.population]
+        what = rule.description or "Responder: " + _rule_words(spec, rule.condition, top=True)
+        pop = population_label(spec, ep.population)
         paras.append(Markdown("**{}.** {} The status is evaluated at {} in the {}; a criterion "
                               "that is met makes a responder even when another is not "
                               "evaluable (observed cases).").format(
             ep.label, what.rstrip(".") + ".", lower_first(visit_label(spec, ep.visit)),
-            lower_first(pop.label)))
+            lower_first(pop)))
     return Markdown("\n\n").join(paras)
 
 
-def _rule_words(spec, node) -> str:
+def _rule_words(spec, node, top: bool = False) -> str:
     from analysis.spec.model import Criterion
 
     if isinstance(node, Criterion):
@@ -794,7 +809,8 @@ def _rule_words(spec, node) -> str:
             parts.append(f"{_num(node.absolute)}{' ' + ep.unit if ep.unit else ''}")
         return f"{ep.short_label or ep.label} improved by at least " + " and ".join(parts)
     joiner = " and " if node.op == "all" else " or "
-    return "(" + joiner.join(_rule_words(spec, t) for t in node.terms) + ")"
+    text = joiner.join(_rule_words(spec, t) for t in node.terms)
+    return text if top else "(" + text + ")"
 
 
 def sensitivity_methods(spec, role: str = "decision") -> Markdown:
@@ -821,7 +837,7 @@ def sensitivity_methods(spec, role: str = "decision") -> Markdown:
                 f"combined by Rubin's rules [@rubin1987multiple], with a t reference "
                 f"distribution on Rubin's degrees of freedom")
         if sens.get("per_protocol") and "per_protocol" in spec.populations:
-            items.append(f"the {lower_first(spec.populations['per_protocol'].label)}, "
+            items.append(f"the {lower_first(population_label(spec, 'per_protocol'))}, "
                          f"observed cases")
         if sens.get("adjusted") and spec.adjustment:
             covs = _and([lower_first(c.label or c.column) for c in spec.adjustment])
@@ -940,8 +956,8 @@ def responder_table(store, arms, control, endpoints=None, spec=None) -> pd.DataF
             rec["Analysis"] = label
             if several:
                 rec["Contrast"] = c
-            for arm in (a, control):
-                rec[arm] = _npct(store, ep.id, analysis, arm)
+            for arm in arms:  # display order; blank for an arm outside this contrast
+                rec[arm] = _npct(store, ep.id, analysis, arm) if arm in (a, control) else ""
             rec[RD_HEADER] = f"{fmt_num(rd['value'])} ({fmt_ci(rd['lower'], rd['upper'])})"
             if analysis == "bayes":
                 rec["p"] = "–"
@@ -1127,18 +1143,18 @@ def estimand_table(spec, arms, control, endpoints=None) -> pd.DataFrame:
     out = {"Attribute": ["Population", "Treatment", "Variable", "Intercurrent events",
                          "Missing data", "Population-level summary"]}
     for ep in eps:
-        pop = spec.populations.get(ep.population)
         if ep.kind == BINARY and ep.rule:
             rule = spec.rules[ep.rule]
-            variable = rule.description or rule.label or ep.label
-            variable = f"{variable} ({visit_label(spec, ep.visit)})"
+            variable = (rule.description or _rule_words(spec, rule.condition, top=True)
+                        ).rstrip(".")
+            variable = f"{variable}, at {lower_first(visit_label(spec, ep.visit))}"
         else:
             variable = _with_unit(ep)
             if ep.kind == CONTINUOUS:
                 variable += f" at {lower_first(visit_label(spec, ep.visit))}"
         missing = _missing_text(ep) if ep.kind != "repeated_continuous" else \
             "Missing at random (likelihood-based, all observed visits)"
-        out[ep.label] = [pop.label if pop else ep.population, treat, variable,
+        out[ep.label] = [population_label(spec, ep.population), treat, variable,
                          "Treatment policy", missing, summary.get(ep.kind, "")]
     return pd.DataFrame(out)
 
