@@ -606,6 +606,8 @@ def hazard_table(store, trial, endpoints=None) -> pd.DataFrame:
 
 # -------------------------------------------------------------------------------- prose
 def _and(items: list[str], word: str = "and") -> str:
+    """``a, b and c`` (plain ``str`` joins, so that escaped Markdown items stay as they are)."""
+    items = [str(i) for i in items]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
 
 
@@ -649,8 +651,9 @@ def _ci(r, digits=1) -> str:
 
 
 def _unit(ep) -> str:
+    """The unit after a number in prose ("" for a score, " points" for a percentage scale)."""
     u = ep.unit or ""
-    return "" if u in ("", "score") else (u if u == "%" else f" {u}")
+    return "" if u in ("", "score") else (" points" if u == "%" else f" {escape_markdown(u)}")
 
 
 def mmrm_summary(store, trial) -> Markdown:
@@ -725,10 +728,8 @@ def responder_summary(store, trial) -> Markdown:
             pct = f" ({fmt_num(pc['value'], 0)}%)" if pc is not None else ""
             bits.append(f"{int(x['value'])} of {int(x['n'])} {escape_markdown(a)} "
                         f"patients{pct}")
-        rule = spec.rules[ep.rule]
-        what = escape_markdown((rule.label or ep.rule).lower())
-        parts.append(f"At {visit_label(spec, v).lower()}, {_and(bits)} met the rule "
-                     f"({what}).")
+        parts.append(f"At {visit_label(spec, v).lower()}, {_and(bits)} met the responder "
+                     "rule.")
     return Markdown(" ".join(parts))
 
 
@@ -812,16 +813,17 @@ def _decimals(x: float) -> int:
     return len(s.split(".")[1]) if "." in s else 0
 
 
-def endpoints_sentence(spec, endpoints=None) -> Markdown:
-    """Names of the repeated endpoints (all by default) with their visits, for prose."""
+def endpoints_sentence(spec, endpoints=None, end: str = "") -> Markdown:
+    """Prose: "X and Y were analysed at months 1, 3 and 6" for the repeated endpoints (all by
+    default), followed by ``end``."""
     eps = repeated_endpoints(spec) if endpoints is None else tuple(endpoints)
     if not eps:
         return Markdown("")
     visits = spec.analysed_visits(eps[0])
     names = _and([escape_markdown(_name(e)) for e in eps])
     at = _and([str(v) for v in visits])
-    return Markdown(f"{names} {'was' if len(eps) == 1 else 'were'} analysed at "
-                    f"{time_unit(spec)}{'s' if len(visits) > 1 else ''} {at}")
+    return Markdown(f"{names[:1].upper()}{names[1:]} {'was' if len(eps) == 1 else 'were'} "
+                    f"analysed at {time_unit(spec)}{'s' if len(visits) > 1 else ''} {at}{end}")
 
 
 def covariates_phrase(spec) -> str:
