@@ -910,27 +910,35 @@ def results_harms() -> Markdown:
     return Markdown(" ".join(out))
 
 
+#: Short names of each kind's summary and effect in the outcomes table (its caption explains).
+MEASURES = {"binary_responder": ("n/N (%)", "RD"),
+            "single_visit_continuous": ("adj. mean", "MD"),
+            "repeated_continuous": ("LS mean change", "MD"),
+            "time_to_event": ("events", "HR")}
+
+
 def outcomes_table() -> pd.DataFrame:
+    """Every endpoint at the primary visit: one row per endpoint (and comparison)."""
     rows = []
     several = len(experimental()) > 1
     for ep in primary_endpoints() + secondary_endpoints():
         for a in experimental():
-            measure, unit, r, where = effect(ep, a)
+            _measure, _unit_, r, where = effect(ep, a)
             if r is None:
                 continue
             role = "primary" if ep in primary_endpoints() else ROLE_WORDS.get(ep.role, "")
-            row = {"Endpoint": f"{ep.short_label or ep.label} ({role})"}
+            unit = f", {ep.unit}" if ep.continuous and ep.unit and ep.unit != "score" else ""
+            row = {"Endpoint": f"{ep.short_label or ep.label}{unit} ({role})"}
             if several:
                 row["Comparison"] = contrast(a)
-            row["Summary"] = _summary_word(ep) + (f",{_unit(ep)}" if ep.continuous and
-                                                  _unit(ep) else "")
+            summary, eff = MEASURES.get(ep.kind, ("", ""))
+            row["Measure"] = f"{summary}; {eff}"
             for arm in (arms() if not several else (a, control())):
                 row[arm if not several else "Experimental" if arm == a else "Control"] = \
-                    arm_summary(ep, arm, ci=True)
+                    arm_summary(ep, arm, ci=False if ep.kind == "binary_responder" else True)
             digits = 2 if ep.kind == "time_to_event" else 1
-            row["Effect"] = measure + (f",{unit}" if unit else "")
-            row["Estimate (95% CI)"] = f"{fmt_num(r['value'], digits)} " \
-                                       f"({fmt_ci(r['lower'], r['upper'], digits)})"
+            row["Effect (95% CI)"] = f"{fmt_num(r['value'], digits)} " \
+                                     f"({fmt_ci(r['lower'], r['upper'], digits)})"
             pv = _val(ep.id, "p_value", **where)
             row["p"] = fmt_p(pv) if pv is not None else "–"
             rows.append(row)
@@ -993,9 +1001,13 @@ def baseline_table() -> pd.DataFrame:
 def discussion_findings() -> Markdown:
     out = []
     t = text("discussion")
-    core = _conclusion_core()
-    if core:
-        out.append(f"In this trial, {core}")
+    met = decision_met()
+    exp, ctl = _and(list(experimental())), control()
+    n = len(primary_endpoints())
+    what = "primary outcomes" if n > 1 else "primary outcome"
+    if met is not None:
+        out.append(f"{exp} was superior to {ctl} on the {what}." if met else
+                   f"The {what} did not differ materially between {exp} and {ctl}.")
     for ep in primary_endpoints():
         for a in experimental():
             _m, _u, r, _w = effect(ep, a)

@@ -73,7 +73,8 @@ def merged_bibliography(project: Path, spec, dest: Path) -> Path:
 def quarto_config(spec) -> dict:
     """The article's ``_quarto.yml``: a one-chapter book, unnumbered, no table of contents."""
     idn = spec.identity
-    authors = [{"name": a.name} for a in idn.authors] or [{"name": "[to be supplied: authors]"}]
+    authors = [{"name": a.name} for a in idn.authors] or [
+        {"name": "[to be supplied: authors and affiliations]"}]
     no_toc = {"toc": False, "number-sections": False}
     return {
         "project": {"type": "book", "output-dir": "_output"},
