@@ -10,7 +10,6 @@ TRIAL ?= $(shell sed -n 's/^default-trial *= *"\(.*\)".*/\1/p' pyproject.toml)
 ENGINE ?= auto
 BLINDED ?= 0
 export REPORT_TRIAL := $(abspath $(TRIAL))
-SPEC := $(if $(wildcard $(TRIAL)/trial.yaml),$(REPORT_TRIAL)/trial.yaml,$(REPORT_TRIAL))
 ifneq ($(strip $(DATA)),)
 export REPORT_DATA := $(abspath $(DATA))
 endif
@@ -43,10 +42,10 @@ report: $(STAMP)
 results: $(STAMP)
 	$(BIN)/python -m publishing results --trial "$(TRIAL)" $(DATA_ARG)
 
-## validate: check the trial's specification and its data folder (DATA=, else the
-## specification's data.folder) against it; reports every problem
+## validate: check the trial's specification (schema, references) and its data folder (DATA=,
+## else the specification's data.folder) against the ADaM contract; reports every problem
 validate: $(STAMP)
-	$(BIN)/python -m analysis.spec check "$(SPEC)" $(DATA_ARG)
+	$(BIN)/python -m analysis validate --trial "$(TRIAL)" $(DATA)
 
 ## data: regenerate the committed synthetic dataset (deterministic)
 data: $(STAMP)
@@ -68,9 +67,9 @@ BENCH_SIZES ?= 1000,10000,100000
 bench: $(STAMP)
 	$(BIN)/python -m analysis bench --sizes $(BENCH_SIZES)
 
-## supplement: render the report, then the journal supplement and its zip (_output/supplement/)
+## supplement: the journal supplement and its zip (_output/supplement/); `make report` builds it
+## after the report and the article, so this is the same target
 supplement: report
-	$(BIN)/python -m publishing supplement --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
 
 ## verify: rebuild from scratch in a temporary folder and compare output hashes
 verify: $(STAMP)

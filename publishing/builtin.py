@@ -53,13 +53,23 @@ h1.part { text-align: center; margin-top: 2em; color: #444; }
 .callout-title p { margin: 0.3em 0; }
 """
 
-# A chapter starts a page, except the first chapter of a part: the part heading (label
-# ``part-*``) starts the page and its first chapter follows on it (no page holding only the
-# word "Results").
+# Typst rules of every document. A book of several chapters adds CHAPTER_BREAKS; in a
+# one-chapter document (the article) a level-1 heading is a section and follows on the page.
 TYPST = """\
 #set document(date: none)
 #set figure(numbering: none)
 #show figure: set block(breakable: true)
+#show table.cell: set par(justify: false)
+#show table: set text(size: 0.9em)
+#show figure.caption: set block(sticky: true) // a caption stays on the page of its table
+#show align: set par(justify: false) // centred text (the title) is not justified
+"""
+
+
+# A chapter starts a page, except the first chapter of a part: the part heading (label
+# ``part-*``) starts the page and its first chapter follows on it (no page holding only the
+# word "Results").
+CHAPTER_BREAKS = """\
 #let part-opened = state("part-opened", false)
 #show heading.where(level: 1): it => {
   if it.has("label") and str(it.label).starts-with("part-") {
@@ -72,11 +82,13 @@ TYPST = """\
     it
   }
 }
-#show table.cell: set par(justify: false)
-#show table: set text(size: 0.9em)
-#show figure.caption: set block(sticky: true) // a caption stays on the page of its table
-#show align: set par(justify: false) // centred text (the title) is not justified
 """
+
+
+def typst_rules(book: Book) -> str:
+    """The Typst rules for ``book``: chapter page breaks only when it has several chapters."""
+    several = len(book.chapters) > 1 or any(e.kind == "part" for e in book.entries)
+    return TYPST + (CHAPTER_BREAKS if several else "")
 
 
 def pandoc_path() -> str:
@@ -263,7 +275,8 @@ def write_formats(book: Book, document: dict, work: Path, out_dir: Path,
     written.append(html)
 
     head = work / "book-head.typ"
-    head.write_text(assets["typst"].read_text(encoding="utf-8") + TYPST, encoding="utf-8")
+    head.write_text(assets["typst"].read_text(encoding="utf-8") + typst_rules(book),
+                    encoding="utf-8")
     typ = work / "book.typ"
     paper = ((fmts.get("typst") or {}) if isinstance(fmts.get("typst"), dict) else {}).get(
         "papersize", "a4")

@@ -138,7 +138,7 @@ def installed_versions() -> dict[str, str]:
 
 def _secret(name: str, value: bytes) -> str:
     """A keyed hash of a secret: says whether it changed, never what it is."""
-    return hmac.new(b"respine-build-cache:" + name.encode(), value, "sha256").hexdigest()
+    return hmac.new(b"trial-report-build-cache:" + name.encode(), value, "sha256").hexdigest()
 
 
 def environment(project: Path) -> dict[str, str]:

@@ -21,10 +21,10 @@ DOUBLE_MM = 175.0
 SINGLE_MAX_IN = 4.5
 DPI = 600
 MM_PER_IN = 25.4
-RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "path", "svg.hashsalt": "respine"}
+RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "path", "svg.hashsalt": "trial-report"}
 META = {"pdf": {"CreationDate": None, "ModDate": None, "Producer": "matplotlib",
-                "Creator": "RESPINE supplement"},
-        "svg": {"Date": None, "Creator": "RESPINE supplement"}}
+                "Creator": "Trial report supplement"},
+        "svg": {"Date": None, "Creator": "Trial report supplement"}}
 
 
 def column(fig) -> str:

@@ -18,7 +18,7 @@ import yaml
 
 from analysis.escape import docx_text, escape_html, typst_string
 
-SYNTHETIC = "SYNTHETIC DATA \u2014 not the RESPINE trial results"
+SYNTHETIC = "SYNTHETIC DATA \u2014 not real trial results"
 BLINDED = "BLINDED"
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 #: the environment variable naming a fault point at which to SIGKILL this process (tests)
 KILL_AT = "REPORT_KILL_AT"
 #: the file a staging folder carries to prove whose it is
-STAGING_MARK = ".respine-staging"
+STAGING_MARK = ".report-staging"
 
 _WHY = {errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded",
         errno.EROFS: "read-only file system", errno.EACCES: "permission denied",

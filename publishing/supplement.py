@@ -1,9 +1,9 @@
 """``python -m publishing supplement``: the journal supplement and one deterministic zip of it.
 
-Writes ``<out>/supplement/`` and ``<out>/respine-supplement.zip`` (``-blinded`` in blinded
+Writes ``<out>/supplement/`` and ``<out>/online-supplement.zip`` (``-blinded`` in blinded
 mode); ``<out>`` defaults to the project's output folder (``_output``):
 
-- ``respine-supplement.pdf`` / ``.docx``: the supplementary document, the Quarto book in
+- ``online-supplement.pdf`` / ``.docx``: the supplementary document, the Quarto book in
   ``supplement/`` rendered by the same engine as the report;
 - ``figures/``: every figure as vector PDF, SVG and 600 dpi LZW TIFF sized for a journal column
   (:mod:`publishing.figure_export`);
@@ -38,7 +38,7 @@ from publishing.environment import scoped_environ
 from publishing.officezip import DEFAULT_EPOCH, source_date_epoch  # noqa: F401 (re-exported)
 from publishing.officezip import normalise as normalise_office
 
-NAME = "respine-supplement"
+NAME = "online-supplement"
 
 
 def iso_date(epoch: int) -> str:

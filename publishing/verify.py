@@ -19,7 +19,7 @@ from pathlib import Path
 from publishing.provenance import sha256
 
 PATTERNS = ("results.csv", "results.json", "tables/*.csv", "figures/*.svg",
-            "respine-supplement*.zip")
+            "online-supplement*.zip")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def compare(current: dict[str, str], fresh: dict[str, str]) -> list[Comparison]:
 
 
 def has_supplement(out: Path) -> bool:
-    return any(out.glob("respine-supplement*.zip"))
+    return any(out.glob("online-supplement*.zip"))
 
 
 def rebuild(project: Path, data, engine: str, dest: Path, supplement: bool,

@@ -9,7 +9,7 @@ import pytest
 from analysis.data import load_trial
 from analysis.families import participants
 from analysis.families.consort import flow_from_store
-from analysis.families.derive import derive_responders
+from respine_rule import derive_responders
 from analysis.results import ResultsStore
 
 

@@ -286,10 +286,10 @@ def quarto_supplement(snapshot, tmp_path_factory):
 
 
 def test_quarto_renders_the_blinded_supplement_with_both_marks(quarto_supplement):
-    pages = _pdf_pages(quarto_supplement / "respine-supplement.pdf")
+    pages = _pdf_pages(quarto_supplement / "online-supplement.pdf")
     assert len(pages) > 2
     assert all(notice.SYNTHETIC in p and notice.BLINDED in p for p in pages)
-    sections = docx.Document(str(quarto_supplement / "respine-supplement.docx")).sections
+    sections = docx.Document(str(quarto_supplement / "online-supplement.docx")).sections
     for s in sections:
         head = s.header.paragraphs[0].text
         assert notice.SYNTHETIC in head and notice.BLINDED in head

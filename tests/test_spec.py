@@ -313,7 +313,7 @@ def synthetic():
 
 
 def test_rule_reproduces_the_respine_derivation_at_every_visit(synthetic):
-    from analysis.families.derive import derive_responders
+    from respine_rule import derive_responders
 
     spec = load_spec(RESPINE)
     frames = {"adqs": synthetic.adqs}

@@ -24,7 +24,7 @@ def test_source_date_epoch():
     assert sp.source_date_epoch({}) == sp.DEFAULT_EPOCH
     assert sp.source_date_epoch({"SOURCE_DATE_EPOCH": "5"}) == 315532800  # zip needs >= 1980
     assert sp.iso_date(1700000000) == "2023-11-14"
-    assert sp.zip_name(True) == "respine-supplement-blinded.zip"
+    assert sp.zip_name(True) == "online-supplement-blinded.zip"
 
 
 def _tree(root: Path, mtime: int) -> Path:
@@ -98,10 +98,10 @@ def test_two_builds_give_the_same_zip(tmp_path):
     with zipfile.ZipFile(z1) as zf:
         names = zf.namelist()
     assert names == sorted(names)
-    for want in ("respine-supplement/respine-supplement.pdf",
-                 "respine-supplement/respine-supplement.docx",
-                 "respine-supplement/manifest.json", "respine-supplement/README.md",
-                 "respine-supplement/results/results.csv",
-                 "respine-supplement/tables/consort2025_checklist.xlsx",
-                 "respine-supplement/figures/consort.tiff"):
+    for want in ("online-supplement/online-supplement.pdf",
+                 "online-supplement/online-supplement.docx",
+                 "online-supplement/manifest.json", "online-supplement/README.md",
+                 "online-supplement/results/results.csv",
+                 "online-supplement/tables/consort2025_checklist.xlsx",
+                 "online-supplement/figures/consort.tiff"):
         assert want in names

@@ -431,12 +431,6 @@ def test_btheb_observed_responders_month8(btheb_spec, btheb_store):
 # ------------------------------------------------------------------- reports (slow)
 
 
-RENDER_XFAIL = pytest.mark.xfail(reason="12:00 integration: the built-in render of a "
-    "non-default trial stopped in publishing/kernel.py execute_many (kernel: 'Current "
-    "working directory doesn't exist') while the chapters and publishing were being "
-    "rewritten; remove at integration", strict=False)
-
-
 def _words():
     from test_trial_free import PATTERN
 
@@ -479,7 +473,6 @@ def _one_file(files, suffix: str) -> Path:
 
 
 @pytest.mark.slow
-@RENDER_XFAIL
 def test_btheb_renders_html_pdf_docx(btheb_book):
     import docx
     import pypdf
@@ -499,7 +492,6 @@ def test_btheb_renders_html_pdf_docx(btheb_book):
 
 
 @pytest.mark.slow
-@RENDER_XFAIL
 def test_btheb_report_has_no_respine_word(btheb_book):
     _, files = btheb_book
     pattern = _words()
@@ -511,7 +503,6 @@ def test_btheb_report_has_no_respine_word(btheb_book):
 
 
 @pytest.mark.slow
-@RENDER_XFAIL
 def test_three_arm_report_renders(tmp_path_factory):
     out, files = _render(tmp_path_factory.mktemp("three-arm-book"), THREE, THREE / "data")
     text = _html_text(_one_file(files, ".html").read_text(encoding="utf-8"))

@@ -19,14 +19,14 @@ def _output(root: Path) -> Path:
     (root / "tables" / "t1.xlsx").write_bytes(b"not compared")
     (root / "figures" / "f.svg").write_text("<svg/>")
     (root / "figures" / "f.png").write_bytes(b"not compared")
-    (root / "respine-supplement.zip").write_bytes(b"zip")
+    (root / "online-supplement.zip").write_bytes(b"zip")
     (root / "report.html").write_text("not compared")
     return root
 
 
 def test_collect_takes_only_data_derived_files(tmp_path):
     got = verify.collect(_output(tmp_path / "o"))
-    assert sorted(got) == ["figures/f.svg", "respine-supplement.zip", "results.csv",
+    assert sorted(got) == ["figures/f.svg", "online-supplement.zip", "results.csv",
                            "results.json", "tables/t1.csv"]
     import hashlib
 

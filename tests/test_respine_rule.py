@@ -1,10 +1,10 @@
-"""Tests of analysis.families.derive: the published responder rule, hand-computed edge cases."""
+"""Tests of the hand-coded RESPINE responder rule (tests/respine_rule.py), the reference for the spec rules."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.families.derive import derive_responders, odi_component, responder, vas_component
+from respine_rule import derive_responders, odi_component, responder, vas_component
 
 
 def test_vas_needs_both_20_percent_and_20_mm():

@@ -1,4 +1,4 @@
-"""Derivations from the analysis tables: the published RESPINE responder rule.
+"""Independent hand-coded RESPINE responder rule: the reference the spec rules are tested against.
 
 Responder (co-primary clinical endpoint), with improvement = baseline minus value:
 
