@@ -1,13 +1,18 @@
 """Immune response: de novo sensitisation, Fisher, MFI medians, figures, on a hand-made fixture.
 
-Arms are deliberately not the RESPINE labels ("Cells" experimental, "Placebo" control).
+Arms are deliberately not the RESPINE labels ("Cells" experimental, "Placebo" control). The
+trial is an :class:`analysis.data.Trial` of the tables below with the specification
+``tests/fixtures/cells_placebo/trial.yaml`` (its ``immunogenicity`` module: HLAI and HLAII,
+threshold 1000 MFI, safety population, association endpoint ``responder_m12``); tests that
+vary a setting derive a modified specification from it.
 Expected values are worked out by hand in the comments, or computed independently
 (statsmodels Wilson interval, scipy Fisher).
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import replace
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -16,13 +21,17 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from analysis.data import Trial
 from analysis.displays.formatting import fmt_num
 from analysis.families import immune
 from analysis.results import ResultsStore
+from analysis.spec import load_spec
+from analysis.spec.model import Arm
 
 matplotlib.use("Agg")
 
 X, C = "Cells", "Placebo"
+SPEC = load_spec(Path(__file__).parent / "fixtures" / "cells_placebo" / "trial.yaml")
 
 
 def _adsl():
@@ -75,11 +84,24 @@ def _adqs():
     return pd.DataFrame(rows)
 
 
-def make_trial(**kw):
-    base = dict(adsl=_adsl(), adimm=_adimm(), adqs=_adqs(), adae=pd.DataFrame(),
-                arms=(X, C), control_arm=C, positivity_threshold=1000.0)
-    base.update(kw)
-    return SimpleNamespace(**base)
+def with_module(spec=SPEC, **settings):
+    """The specification with some settings of its immunogenicity module changed."""
+    modules = dict(spec.modules)
+    modules["immunogenicity"] = {**modules["immunogenicity"], **settings}
+    return replace(spec, modules=modules)
+
+
+def three_arm_spec(spec=SPEC):
+    """The specification with a third, experimental arm "Other" between Cells and Placebo."""
+    cells, placebo = spec.arms
+    return replace(spec, arms=(cells, Arm("Other", "Other", None, False, 2),
+                               replace(placebo, order=3)))
+
+
+def make_trial(spec=SPEC, **tables):
+    base = dict(adsl=_adsl(), adimm=_adimm(), adqs=_adqs(), adae=pd.DataFrame())
+    base.update(tables)
+    return Trial(tables=base, spec=spec)
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +109,16 @@ def store():
     return ResultsStore.empty().add(immune.compute(make_trial()))
 
 
-def test_threshold_from_dictionary():
-    assert immune.positivity_threshold() == 1000.0
+def test_threshold_from_spec():
+    trial = make_trial()
+    assert trial.arms == (X, C) and trial.control_arm == C
+    assert immune.settings(trial) is not None  # module declared and adimm present
+    assert immune.positivity_threshold(trial) == 1000.0
+    assert immune.threshold_text(trial) == "1000 MFI"
+    assert immune.positivity_threshold(make_trial(with_module(positivity_threshold=1001.0))) \
+        == 1001.0
+    assert immune.settings(make_trial(adimm=pd.DataFrame())) is None  # no dataset: module off
+    assert immune.compute(make_trial(adimm=pd.DataFrame())) == []
 
 
 def test_status_hand_computed():
@@ -160,7 +190,9 @@ def test_posfl_check():
 
 
 def test_threshold_drives_positivity():
-    st = ResultsStore.empty().add(immune.compute(make_trial(positivity_threshold=1001.0)))
+    trial = make_trial(with_module(positivity_threshold=1001.0))
+    st = ResultsStore.empty().add(immune.compute(trial))
+    assert st.value("immune_threshold", "mfi", population="SAF") == 1001
     # S2 (exactly 1000 at M6) is no longer de novo: Cells 2/4
     assert st.value("denovo_HLAI", "n", arm=X, visit="", population="SAF") == 2
 
@@ -182,13 +214,23 @@ def test_tables_and_sentence(store):
     trial = make_trial()
     t = immune.sensitisation_table(trial, store)
     assert list(t["Antibodies"]) == ["Anti-HLA class I", "Anti-HLA class II", "Any class"]
-    other = make_trial(adimm=_adimm().replace({"PARAMCD": {"HLAII": "XYZ"}}))
-    assert immune.class_labels(other.adimm)["XYZ"] == "Anti-HLA class II"  # from PARAM
+    # Labels now come from the module's declared parameters (module docstring: "its assay
+    # parameters (PARAMCD, label, short label, in display order)"), no longer from PARAM; a
+    # parameter the module does not declare is not analysed at all.
+    xyz = _adimm().replace({"PARAMCD": {"HLAII": "XYZ"}})
+    declared = SPEC.modules["immunogenicity"]["parameters"][:1] + [
+        {"paramcd": "XYZ", "label": "Anti-HLA class II"}]
+    other = make_trial(with_module(parameters=declared), adimm=xyz)
+    assert immune.class_labels(other)["XYZ"] == "Anti-HLA class II"  # no short label: label
+    assert immune.classes(other) == ["HLAI", "XYZ"]
+    assert immune.class_labels(trial, short=False)["HLAII"] == "Anti-HLA class II antibodies"
+    assert "XYZ" not in set(immune.immune_data(make_trial(adimm=xyz))["PARAMCD"])
     assert t.loc[0, f"{X}, n/N (%)"] == "3/4 (75%)"
     assert t.loc[0, f"{C}, n/N (%)"] == "1/2 (50%)"
     assert t.shape[1] <= 7
     v = immune.denovo_visit_table(trial, store)
-    assert v.loc[(v["Antibodies"] == "Anti-HLA class I") & (v["Month"] == "3"),
+    # the visit column is now "Visit", holding the schedule's label (denovo_visit_table)
+    assert v.loc[(v["Antibodies"] == "Anti-HLA class I") & (v["Visit"] == "Month 3"),
                  f"{X}, n/N (%)"].item() == "1/3 (33%)"
     r = immune.response_table(trial, store)
     assert list(r["Responders, n/N (%)"]) == ["2/3 (67%)", "1/1 (100%)"]
@@ -208,7 +250,8 @@ def test_tables_and_sentence(store):
 def test_three_arms_contrasts_against_control():
     adsl = _adsl()
     adsl.loc[adsl["USUBJID"] == "S10", "TRT01A"] = "Other"
-    trial = make_trial(adsl=adsl, arms=(X, "Other", C))
+    trial = make_trial(three_arm_spec(), adsl=adsl)
+    assert trial.arms == (X, "Other", C) and trial.control_arm == C
     st = ResultsStore.empty().add(immune.compute(trial))
     arms = set(st.select("sensitisation")["arm"])
     assert arms == {f"{X} vs {C}", f"Other vs {C}"}

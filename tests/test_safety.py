@@ -1,22 +1,32 @@
 """Adverse events (CONSORT Harms) on a hand-made fixture; arms are not the RESPINE labels.
 
+The trial is an :class:`analysis.data.Trial` of the tables below with the specification
+``tests/fixtures/cells_placebo/trial.yaml`` (its ``adverse_events`` module: AESER, TRTEMFL,
+relatedness AEREL with related values PROCEDURE and PRODUCT, severity AESEV/SEVERE,
+withdrawal AEWDFL, outcome AEOUT/FATAL; safety population = SAFFL "Y", by TRT01A).
+
 Expected counts are worked out by hand; Wilson and Newcombe limits are checked against
 statsmodels (an independent implementation).
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
+from analysis.data import Trial
 from analysis.families import safety
 from analysis.results import ResultsStore
+from analysis.spec import load_spec
+from analysis.spec.model import Arm
 
 X, C = "Cells", "Placebo"
 INF, MSK, NRV = "Infections", "Musculoskeletal", "Nervous system"
+SPEC = load_spec(Path(__file__).parent / "fixtures" / "cells_placebo" / "trial.yaml")
 
 
 def _adsl():
@@ -48,15 +58,33 @@ def _adae(with_related_sae=True):
     return df
 
 
-def make_trial(**kw):
-    base = dict(adsl=_adsl(), adae=_adae(), arms=(X, C), control_arm=C)
-    base.update(kw)
-    return SimpleNamespace(**base)
+def three_arm_spec(spec=SPEC):
+    """The specification with a third, experimental arm "Other" between Cells and Placebo."""
+    cells, placebo = spec.arms
+    return replace(spec, arms=(cells, Arm("Other", "Other", None, False, 2),
+                               replace(placebo, order=3)))
+
+
+def make_trial(spec=SPEC, **tables):
+    base = dict(adsl=_adsl(), adae=_adae())
+    base.update(tables)
+    return Trial(tables=base, spec=spec)
 
 
 @pytest.fixture(scope="module")
 def store():
     return ResultsStore.empty().add(safety.compute(make_trial()))
+
+
+def test_module_from_spec():
+    trial = make_trial()
+    assert trial.arms == (X, C) and trial.control_arm == C
+    assert safety.settings(trial) is not None  # module declared and adae present
+    assert safety.related_values(trial) == ("PROCEDURE", "PRODUCT")
+    assert safety.related_text(trial) == "the procedure or the product"
+    assert list(safety.safety_population(trial)["USUBJID"]) == [  # SAFFL "Y" (S9 is "N")
+        "S1", "S2", "S3", "S4", "S10", "S5", "S6", "S7", "S8"]
+    assert safety.compute(make_trial(replace(SPEC, modules={}))) == []  # module not declared
 
 
 def _v(store, endpoint, stat, arm, group=""):
@@ -150,7 +178,8 @@ def test_summary_sentence(store):
 def test_three_arms():
     adsl = _adsl()
     adsl.loc[adsl["USUBJID"] == "S10", "TRT01A"] = "Other"
-    trial = make_trial(adsl=adsl, arms=(X, "Other", C))
+    trial = make_trial(three_arm_spec(), adsl=adsl)
+    assert trial.arms == (X, "Other", C) and trial.control_arm == C
     st = ResultsStore.empty().add(safety.compute(trial))
     assert set(st.select("ae_any", statistic="risk_difference")["arm"]) == {
         f"{X} vs {C}", f"Other vs {C}"}
