@@ -752,5 +752,6 @@ def load_trial(path: str | Path | None = None, minimum: bool = True, spec=None) 
         raise DataError(problems)
     tables = {name: finish_types(df, name, spec) for name, df in typed.items()}
     meta = read_metadata(folder)
-    return Trial(tables, source=folder.resolve(), synthetic=bool(meta.get("synthetic", False)),
+    synthetic = bool(meta.get("synthetic", False)) or bool(spec.data.synthetic)
+    return Trial(tables, source=folder.resolve(), synthetic=synthetic,
                  arms=spec.arm_labels, control_arm=spec.control_arm, spec=spec)

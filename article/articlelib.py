@@ -786,7 +786,11 @@ def results_primary() -> Markdown:
 def results_secondary() -> Markdown:
     eps = secondary_endpoints()
     if not eps:
-        return Markdown("")
+        others = [str(escape_markdown(e.label)) for e in spec().endpoints
+                  if e.role == "exploratory"]
+        tail = (f"; its exploratory analyses ({_and(others)}) are in the online supplement"
+                if others else "")
+        return Markdown(f"The trial declared no secondary endpoint{tail}.")
     fav, out = [], []
     for ep in eps:
         for a in experimental():
@@ -880,7 +884,8 @@ def harms_table() -> pd.DataFrame:
 
 def results_harms() -> Markdown:
     if not harms_present() and not _has("sensitisation"):
-        return Markdown("")
+        return Markdown("No adverse-event data were available for this report, so harms are "
+                        "not reported.")
     out = []
     for a in experimental():
         vs = contrast(a)

@@ -1,4 +1,4 @@
-"""``python -m publishing article``: the original-article draft beside the full report.
+"""``python -m publishing.article``: the original-article draft beside the full report.
 
 The article is the one-chapter book in ``article/`` (``index.qmd`` and its helper
 ``articlelib.py``), rendered by the same engine as the report from the report's results store

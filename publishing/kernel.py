@@ -229,7 +229,12 @@ async def execute_async(doc: Document, defaults: dict, *, kernel: str = "python3
     for expr, v in zip(exprs, values, strict=True):
         if "error" in v:
             raise CellError(name, f"inline `{{python}} {expr}`", ANSI.sub("", v["error"]))
-        result.inline.append(inline_markdown(v["value"]))
+        value = inline_markdown(v["value"])
+        if not value.strip():  # Quarto keeps an empty inline expression as code
+            raise CellError(name, f"inline `{{python}} {expr}`",
+                            "the expression gives empty text, which Quarto would print as "
+                            "code: give it a non-empty value (move the condition into it)")
+        result.inline.append(value)
     return result
 
 

@@ -33,11 +33,14 @@ def is_synthetic(data_dir: Path | str | None) -> bool:
     return bool(meta.get("synthetic", False))
 
 
-def marks(data_dir: Path | str | None, blinded: bool | None = None) -> list[str]:
-    """The marks every page must carry (``blinded`` defaults to ``$REPORT_BLINDED == "1"``)."""
+def marks(data_dir: Path | str | None, blinded: bool | None = None, spec=None) -> list[str]:
+    """The marks every page must carry: synthetic when ``dataset.yaml`` or the trial
+    specification (``data.synthetic``) says so; ``blinded`` defaults to
+    ``$REPORT_BLINDED == "1"``."""
     if blinded is None:
         blinded = os.environ.get("REPORT_BLINDED", "0") == "1"
-    out = [SYNTHETIC] if is_synthetic(data_dir) else []
+    synthetic = is_synthetic(data_dir) or bool(spec is not None and spec.data.synthetic)
+    out = [SYNTHETIC] if synthetic else []
     return out + ([BLINDED] if blinded else [])
 
 

@@ -191,7 +191,7 @@ def render(project: Path | str = ".", data: Path | str | None = None, engine: st
         progress(f"Trial: {spec.identity.short_name} ({spec_path})")
     progress(f"Data: {data}")
     check_metadata(data)  # dataset.yaml: a named rule and line before anything reads it
-    marks = notice.marks(data)
+    marks = notice.marks(data, spec=spec)
     if marks:
         progress("Page marks: " + " | ".join(marks))
     epoch = officezip.source_date_epoch()

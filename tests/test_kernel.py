@@ -136,3 +136,12 @@ def test_a_killed_render_leaves_kernel_files_that_the_next_render_removes(tmp_pa
     nxt = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert nxt.returncode == 0, nxt.stderr
     assert not list(tmp.glob(f"{kernel.RUNTIME_PREFIX}*")) and not list(tmp.glob("tmp*.json"))
+
+
+def test_an_empty_inline_value_is_an_error(tmp_path):
+    # Quarto keeps `{python} x` as code when x is "": the built-in engine refuses it instead
+    doc = _doc(tmp_path, "e.qmd", "# E\n\n```{python}\nx = ''\ny = 'ok'\n```\n\n"
+               "A `{python} y` and `{python} x`.\n")
+    with pytest.raises(kernel.CellError) as err:
+        kernel.execute(doc, {})
+    assert err.value.label == "inline `{python} x`" and "empty text" in err.value.traceback

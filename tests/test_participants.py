@@ -5,11 +5,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
+from respine_rule import derive_responders
 
 from analysis.data import load_trial
 from analysis.families import participants
 from analysis.families.consort import flow_from_store
-from respine_rule import derive_responders
 from analysis.results import ResultsStore
 
 

@@ -1,9 +1,8 @@
-"""Tests of the hand-coded RESPINE responder rule (tests/respine_rule.py), the reference for the spec rules."""
+"""Tests of the hand-coded RESPINE responder rule (tests/respine_rule.py)."""
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from respine_rule import derive_responders, odi_component, responder, vas_component
 
 

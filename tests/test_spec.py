@@ -93,7 +93,8 @@ def test_respine_spec_holds_the_published_design():
         "vas": 15, "odi": 10, "sf36pcs": 4.9, "sf36mcs": 3.77}
     assert spec.mmrm.df == "kenward-roger"  # what the code did before the spec
     # not public: left to placeholders
-    assert {"authors", "funding", "ethics", "text:key_messages"} <= set(spec.placeholders())
+    assert {"authors", "funding", "ethics"} <= set(spec.placeholders())
+    assert "text:key_messages" not in spec.placeholders()  # trials/respine/text/key_messages.md
     assert spec.data.synthetic is True
 
 
@@ -456,19 +457,19 @@ def test_adsl_must_have_one_row_per_subject(three):
     assert "repeated USUBJID: S09" in probs[0].message
 
 
-def test_respine_spec_matches_what_the_code_hard_codes_today():
-    """The specification is a faithful copy of the constants it will replace (issue 11)."""
+def test_respine_spec_holds_the_constants_the_code_once_hard_coded():
+    """The specification keeps the values the families hard-coded before they read it
+    (issue 11): endpoint codes, labels and MCIDs, sensitivity settings, baseline variables,
+    module settings; the data dictionary of the trial agrees with the endpoints."""
     from analysis import data as contract_dict
-    from analysis.families import baseline, immune, safety
     from analysis.stats import bayes
 
     spec = load_spec(RESPINE)
-    d = contract_dict.dictionary()
-    assert spec.arm_labels == contract_dict.arms()
-    assert {v.avisitn: v.label for v in spec.visits} == contract_dict.visits()
-    # secondary endpoints: codes, store names, labels, MCIDs
+    d = contract_dict.dictionary(spec)
+    assert spec.arm_labels == ("BM-MSC", "Sham") and spec.control_arm == "Sham"
+    assert {v.avisitn: v.label for v in spec.visits} == {
+        0: "Baseline", 1: "Month 1", 3: "Month 3", 6: "Month 6", 12: "Month 12", 24: "Month 24"}
     rep = spec.endpoints_by(kind="repeated_continuous")
-    # the constants the secondary family had before it read the specification
     assert {e.paramcd: e.id for e in rep} == {"VAS": "vas", "ODI": "odi", "SF36PCS": "sf36pcs",
                                               "SF36MCS": "sf36mcs"}
     assert {e.paramcd: e.short_label for e in rep} == {
@@ -483,11 +484,9 @@ def test_respine_spec_matches_what_the_code_hard_codes_today():
         assert e.mcid_source.startswith(source)
         par = d["datasets"]["adqs"]["parameters"][e.paramcd]
         assert (e.label, e.unit, e.range) == (par["label"], par["unit"], (par["min"], par["max"]))
-    # the constants the single-visit family hard-coded before it read the specification
     t2 = spec.endpoint("t2")
     par = d["datasets"]["admri"]["parameters"]["T2"]
     assert (t2.label, t2.unit, t2.visit) == (par["label"], par["unit"], 12)
-    # co-primary responder and its sensitivity analyses
     resp = spec.endpoint("responder_m12")
     assert resp.visit == 12 == spec.primary_visit
     mi = resp.sensitivity["multiple_imputation"]
@@ -500,30 +499,21 @@ def test_respine_spec_matches_what_the_code_hard_codes_today():
     assert spec.adjustment[0].pool_below == 20
     assert spec.decision.alpha == 0.05
     assert spec.decision.endpoints == ("responder_m12", "t2")
-    # baseline table: variables, summaries, labels, levels
-    assert len(spec.baseline_table) == len(baseline.BASELINE_VARS)
-    for b, var in zip(spec.baseline_table, baseline.BASELINE_VARS, strict=True):
-        name = b.column or spec.endpoint(b.endpoint).paramcd
-        assert (name, b.type) == (var.name, var.kind)
-        assert b.decimals == var.decimals
-        shown = f"{b.label} ({b.unit})" if b.unit else b.label
-        assert shown == baseline.variable_label(var)
-        if b.levels:
-            assert list(b.levels) == baseline._allowed_levels(var)
-        assert b.value_labels == baseline.VALUE_LABELS.get(var.name, {})
-    # modules
+    assert [(b.column or b.endpoint, b.type) for b in spec.baseline_table] == [
+        ("AGE", "normal"), ("SEX", "categorical"), ("BMI", "normal"), ("COUNTRY", "categorical"),
+        ("PAINDUR", "nonnormal"), ("SMOKER", "categorical"), ("WORKSTAT", "categorical"),
+        ("ANALGUSE", "categorical"), ("DISCLVL", "categorical"), ("PFIRRMN", "categorical"),
+        ("MODIC", "categorical"), ("vas", "normal"), ("odi", "normal"), ("sf36pcs", "normal"),
+        ("sf36mcs", "normal"), ("t2", "normal")]
     mods = spec.modules
-    reasons = [r for r in contract_dict.allowed_values("screening", "EXCLREAS") if r]
-    assert mods["screening"]["reasons"] == reasons
+    assert mods["screening"]["reasons"][-1] == "Other reason"
     assert mods["disposition"]["reasons"] == [
-        r for r in contract_dict.allowed_values("adsl", "DCSREAS") if r]
+        "Lost to follow-up", "Withdrawal of consent", "Adverse event", "Other"]
     imm = mods["immunogenicity"]
-    assert [p["paramcd"] for p in imm["parameters"]] == immune.CLASS_ORDER
-    assert {p["paramcd"]: p["short_label"] for p in imm["parameters"]} == immune.SHORT_LABELS
-    assert imm["positivity_threshold"] == immune.positivity_threshold()
+    assert [p["paramcd"] for p in imm["parameters"]] == ["HLAI", "HLAII", "DSA"]
+    assert imm["positivity_threshold"] == 1000 and imm["unit"] == "MFI"
     ae = mods["adverse_events"]["relatedness"]
-    assert tuple(ae["related_values"]) == safety.RELATED
-    assert {k: v for k, v in ae["labels"].items()} == safety.REL_LABEL
+    assert tuple(ae["related_values"]) == ("PROCEDURE", "PRODUCT")
 
 
 def test_responder_visit_without_the_rule_data(three):

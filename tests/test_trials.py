@@ -235,7 +235,9 @@ def test_respine_store_equals_the_store_before(respine_store, before):
                                       f"keys new:\n{new.to_string()}")
     for c in NUMBERS:
         a, b = m[f"{c}_before"], m[f"{c}_now"]
-        same = np.isclose(a, b, rtol=1e-9, atol=1e-12) | (a.isna() & b.isna())
+        # Kenward-Roger df come from numerical derivatives: equal to 1e-7 only
+        rtol = np.where(m["statistic"] == "df", 1e-7, 1e-9)
+        same = np.isclose(a, b, rtol=rtol, atol=1e-12) | (a.isna() & b.isna())
         assert same.all(), f"{c} changed:\n{m.loc[~same, KEY + [f'{c}_before', f'{c}_now']]}"
     assert len(got) == len(before)
 

@@ -49,7 +49,7 @@ def project(tmp_path, monkeypatch):
     _output(proj / "_out")
     calls = []
 
-    def fake_rebuild(project, data, engine, dest, supplement, progress=print):
+    def fake_rebuild(project, data, engine, dest, supplement, progress=print, trial=None):
         calls.append(supplement)
         shutil.copytree(project / "_out", dest)
         return dest
@@ -97,7 +97,7 @@ def test_current_output_may_be_the_versioned_symlink(tmp_path, monkeypatch, caps
     output.publish(_output(tmp_path / "staged"), proj / "_out")
     assert (proj / "_out").is_symlink()
 
-    def fake_rebuild(project, data, engine, dest, supplement, progress=print):
+    def fake_rebuild(project, data, engine, dest, supplement, progress=print, trial=None):
         output.publish(_output(tmp_path / "fresh"), dest)  # published like a real rebuild
         return dest
 
