@@ -35,7 +35,7 @@ $(STAMP): requirements.lock
 ## reuses the build cache (.cache/build/) for whatever inputs are unchanged
 report: $(STAMP)
 	REPORT_CACHE=1 $(BIN)/python -m publishing render --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
-	$(BIN)/python -m publishing.article --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
+	REPORT_CACHE=1 $(BIN)/python -m publishing.article --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
 	$(BIN)/python -m publishing supplement --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
 
 ## results: compute the results store, tables and figures only; they replace _output/ whole

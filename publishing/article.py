@@ -1,9 +1,10 @@
 """``python -m publishing.article``: the original-article draft beside the full report.
 
 The article is the one-chapter book in ``article/`` (``index.qmd`` and its helper
-``articlelib.py``), rendered by the same engine as the report from the report's results store
-(``$REPORT_RESULTS`` when that file exists, else ``<out>/results.csv``; computed first when
-absent) and the trial specification in use
+``articlelib.py``), rendered by the same engine as the report from the results store of the
+trial and data (``$REPORT_RESULTS`` when that file exists; else computed, or reused from the
+build cache when ``$REPORT_CACHE`` is ``1`` and its inputs are unchanged; never the output
+folder's store, which may belong to another trial) and the trial specification in use
 (``$REPORT_TRIAL``). Its ``_quarto.yml`` is written here, from the specification: title,
 authors, bibliography (the project's and the trial's) and Vancouver style.
 
@@ -31,7 +32,7 @@ from xml.etree import ElementTree as ET
 
 import yaml
 
-from publishing import output
+from publishing import cache, output
 from publishing.environment import scoped_environ
 from publishing.officezip import normalise as normalise_office
 from publishing.officezip import source_date_epoch
@@ -40,6 +41,7 @@ FOLDER = "article"
 LIMITS = {"abstract": 250, "main": 3500, "displays": 6}
 MAIN_SECTIONS = ("introduction", "methods", "results", "discussion", "conclusion",
                  "conclusions")
+CAPTION = re.compile(r"(Table|Figure)\s*(\d+)\s*:")  # "Table 2: ..." (numbered display)
 PLACEHOLDER = re.compile(r"\[to be supplied: ([^\]]+)\]")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -84,9 +86,10 @@ def quarto_config(spec) -> dict:
         "bibliography": "references.bib",
         "csl": "vancouver.csl",
         "number-sections": False,
+        "crossref": {"chapters": False},  # one document: Table 1, not Table 5.1
         "execute": {"echo": False, "warning": False},
         "format": {"html": {**no_toc, "html-math-method": "mathml"},
-                   "typst": {**no_toc, "papersize": "a4"},
+                   "typst": {**no_toc, "papersize": "a4", "citeproc": True},
                    "docx": dict(no_toc)},
     }
 
@@ -171,6 +174,7 @@ def _text(el) -> str:
 
 
 def _style(p) -> str:
+    """The paragraph's style (Quarto's DOCX may give a caption two ``pPr``; any holds it)."""
     ps = p.find(f"{W}pPr/{W}pStyle")
     return ps.get(W + "val") if ps is not None else ""
 
@@ -191,6 +195,10 @@ def count_docx(path: Path) -> dict:
         if el.tag == W + "tbl":
             word_tables += 1
             holes += PLACEHOLDER.findall(_text(el))
+            for p in el.iter(W + "p"):  # Quarto puts a float's caption in a layout table
+                m = CAPTION.match(_text(p).strip())
+                if m and "Caption" in _style(p):
+                    (tables if m.group(1) == "Table" else figures).add(int(m.group(2)))
             continue
         if el.tag != W + "p":
             if el.tag == W + "sdt":
@@ -199,7 +207,7 @@ def count_docx(path: Path) -> dict:
         text = _text(el).strip()
         holes += PLACEHOLDER.findall(text)
         style = _style(el)
-        m = re.match(r"(Table|Figure)\s*(\d+)\s*[:.]", text)
+        m = CAPTION.match(text)
         if m and "Caption" in style:
             (tables if m.group(1) == "Table" else figures).add(int(m.group(2)))
             continue
@@ -254,10 +262,13 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
     try:
         with output.lock(final), output.staging("article-") as tmp, scoped_environ(keys):
             given = os.environ.get("REPORT_RESULTS")
-            store = Path(given) if given and Path(given).is_file() else final / "results.csv"
-            if not store.is_file():
-                progress("  no results store in the output folder: computing it")
-                rendermod.run_results(project, data, tmp / "results", progress=progress)
+            if given and Path(given).is_file():
+                store = Path(given)
+            else:  # this trial's and data's store: reused from the build cache when fresh
+                os.environ["REPORT_TRIAL"] = str(spec.path)
+                build = cache.Build(cache.for_project(project, None, progress), project, data,
+                                    engine, "", [], True, trial=spec.path)
+                rendermod.run_results(project, data, tmp / "results", build, progress)
                 store = tmp / "results" / "results.csv"
             os.environ.update({"REPORT_DATA": str(data), "REPORT_RESULTS": str(store.resolve()),
                                "REPORT_TRIAL": str(spec.path),

@@ -140,6 +140,11 @@ def _has_citations(blocks) -> bool:
     return bool(found)
 
 
+def _has_refs_div(blocks) -> bool:
+    """Whether the document places its bibliography itself (a ``::: {#refs}`` div)."""
+    return any(b.get("t") == "Div" and b["c"][0][0] == "refs" for b in blocks)
+
+
 def _meta(book: Book, work: Path) -> dict:
     import yaml
 
@@ -234,7 +239,7 @@ def build_document(book: Book, work: Path, progress=print, cache=None, inputs: s
         blocks += pandoc_ast.resolve_refs(chapter, registry)
         registry.missing += [(name, label) for label in registry.unresolved[before:]]
     blocks = pandoc_ast.dedupe_ids(blocks)
-    if _has_citations(blocks):
+    if _has_citations(blocks) and not _has_refs_div(blocks):
         blocks.append(_header(1, "References", "references", ["unnumbered"]))
         blocks.append(pandoc_ast.Div("refs", ["references"], []))
     meta = _meta(book, work)

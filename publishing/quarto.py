@@ -103,15 +103,55 @@ def _add(fmt: dict, key: str, value: str) -> None:
     fmt[key] = ([*old] if isinstance(old, list) else [old] if old else []) + [value]
 
 
+# As the built-in engine's Typst rules: a long table continues on the next page instead of
+# running off it, its caption stays with it, table cells are not justified and their text is
+# a little smaller (values do not wrap, so wide tables need the room).
+TYPST_LAYOUT = """\
+#show figure: set block(breakable: true)
+#show figure.caption: set block(sticky: true)
+#show table.cell: set par(justify: false)
+#show table: set text(size: 0.9em)
+"""
+
+
+EXTENSIONS = {"html": "html", "typst": "pdf", "docx": "docx"}
+
+
+def single_document(config: dict) -> dict:
+    """A book of one chapter (the article) as a one-document project: Quarto then renders
+    it as an article (no chapter numbers in "Table 5.1", no table of contents or chapter
+    pages in the Typst PDF), as the built-in engine does. The book's title, subtitle, author
+    and date become the document's; its ``output-file`` names each format's file."""
+    book = config.get("book") or {}
+    project = config.get("project") or {}
+    chapters = book.get("chapters") or []
+    if project.get("type") != "book" or len(chapters) != 1 or book.get("appendices") \
+            or not isinstance(chapters[0], str):
+        return config
+    new = {k: v for k, v in config.items() if k != "book"}
+    new["project"] = {**project, "type": "default", "render": [chapters[0]]}
+    for key in ("title", "subtitle", "author", "date", "abstract"):
+        if key in book:
+            new.setdefault(key, book[key])
+    formats = new.get("format") or {}
+    if book.get("output-file") and isinstance(formats, dict):
+        formats = {f: (dict(o) if isinstance(o, dict) else {}) for f, o in formats.items()}
+        for f, opts in formats.items():
+            if f in EXTENSIONS:
+                opts.setdefault("output-file", f"{book['output-file']}.{EXTENSIONS[f]}")
+        new["format"] = formats
+    return new
+
+
 def stage_config(project: Path, assets: dict[str, Path], progress=None) -> dict:
-    """Rewrite ``project/_quarto.yml`` with the page marks and the offline HTML settings;
-    returns the new config.
+    """Rewrite ``project/_quarto.yml`` with the page marks, the Typst layout rules
+    (:data:`TYPST_LAYOUT`) and the offline HTML settings; returns the new config.
 
     In the ``html`` format, :data:`DROPPED_HTML_OPTIONS` are removed (said through
     ``progress``) and ``html-math-method`` defaults to :data:`OFFLINE_MATH`.
     """
     path = project / "_quarto.yml"
-    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    config = single_document(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
     formats = config.get("format") or {}
     if not isinstance(formats, dict):  # ``format: html`` (one format by name)
         formats = {str(formats): {}}
@@ -131,8 +171,12 @@ def stage_config(project: Path, assets: dict[str, Path], progress=None) -> dict:
         html.setdefault("html-math-method", OFFLINE_MATH)
         if assets["html"].read_text(encoding="utf-8").strip():
             _add(html, "include-before-body", str(assets["html"]))
-    if "typst" in formats and assets["typst"].read_text(encoding="utf-8").strip():
-        _add(formats["typst"], "include-in-header", str(assets["typst"]))
+    if "typst" in formats:
+        if assets["typst"].read_text(encoding="utf-8").strip():
+            _add(formats["typst"], "include-in-header", str(assets["typst"]))
+        layout = project / "_typst-layout.typ"
+        layout.write_text(TYPST_LAYOUT, encoding="utf-8")
+        _add(formats["typst"], "include-in-header", str(layout))
     if "docx" in formats:
         formats["docx"]["reference-doc"] = str(assets["docx"])
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -237,7 +281,8 @@ def use_executed_notebooks(project: Path, config: dict) -> dict:
         if isinstance(book.get(key), list):
             book[key] = [_notebook_entry(project, x) for x in book[key]]
     new = {k: v for k, v in config.items() if k != "keep-ipynb"}
-    new["book"] = book
+    if "book" in config:
+        new["book"] = book
     return new
 
 
