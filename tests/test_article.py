@@ -1,7 +1,7 @@
 """The original-article draft (issue 12): limits, displays, placeholders and the journal DOCX.
 
-The slow tests render the article once per session with the built-in engine (module fixture)
-and count on the rendered DOCX; the fast ones check the section text built from the committed
+The slow tests render the article once per engine (module fixture; Quarto when on PATH) and
+count on the rendered DOCX, which must give the same counts and numbering under both; the fast ones check the section text built from the committed
 store snapshot and the DOCX post-processing on a small document.
 """
 
@@ -109,7 +109,9 @@ def test_second_trial_without_modules():
         abstract = str(art.abstract())
         assert "−3.1 score (95% CI −6.0 to −0.2)" in abstract
         assert "100 participants were randomised" in abstract
-        assert str(art.results_harms()) == ""
+        assert str(art.results_harms()) == ("No adverse-event data were available for this "
+                                            "report, so harms are not reported.")
+        assert "declared no secondary endpoint" in str(art.results_secondary())
         assert not art.harms_present() and art.counts()["displays"] == 3
         assert len(art.outcomes_table()) == 1
 
@@ -144,11 +146,20 @@ def _assert_journal_docx(path: Path) -> None:
 # ------------------------------------------------------------------ slow: the rendered article
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    out = tmp_path_factory.mktemp("article-out")
-    folder = pubarticle.build(ROOT, DATA, "builtin", out, progress=lambda *a: None)
-    return folder
+def _quarto_missing() -> str | None:
+    from publishing import quarto
+
+    return None if quarto.usable() else ("the article under Quarto needs Quarto "
+                                         f"{quarto.SUPPORTED} on PATH (none found)")
+
+
+@pytest.fixture(scope="module", params=["builtin", "quarto"])
+def rendered(request, tmp_path_factory):
+    """The article rendered once per engine (Quarto: skipped, saying why, when absent)."""
+    if request.param == "quarto" and _quarto_missing():
+        pytest.skip(_quarto_missing())
+    out = tmp_path_factory.mktemp(f"article-{request.param}")
+    return pubarticle.build(ROOT, DATA, request.param, out, progress=lambda *a: None)
 
 
 @pytest.mark.slow
@@ -195,6 +206,19 @@ def test_rendered_title_page_counts_match_the_docx(rendered):
     assert abs(int(m.group(1)) - c["abstract"]) <= 15
     assert abs(int(m.group(2)) - c["main"]) <= 0.05 * c["main"]
     assert f"{c['tables']} tables, {c['figures']} figure" in text
+
+
+@pytest.mark.slow
+def test_rendered_pdf_is_one_article_under_both_engines(rendered):
+    """No table of contents, no chapter numbers, no empty chapter pages, one references list."""
+    import pypdf
+
+    pages = [p.extract_text() for p in pypdf.PdfReader(rendered / "respine-article.pdf").pages]
+    text = "\n".join(pages)
+    assert "Contents" not in text and "Bibliography" not in text
+    assert text.count("References") == 1
+    assert not re.search(r"Table \d+\.\d+", text)
+    assert all(len(p.split()) > 12 for p in pages)  # no blank page (the mark is 7 words)
 
 
 if __name__ == "__main__":  # pragma: no cover
