@@ -733,6 +733,13 @@ class Trial:
         return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
 
 
+def own_folder(spec, folder) -> bool:
+    """Whether ``folder`` is the specification's own ``data.folder`` (its ``data.synthetic``
+    describes that folder; another folder is described by its ``dataset.yaml`` only)."""
+    own = getattr(spec.data, "folder", None)
+    return own is not None and Path(own).resolve() == Path(folder).resolve()
+
+
 def load_trial(path: str | Path | None = None, minimum: bool = True, spec=None) -> Trial:
     """Read, validate and type the data folder ``path``; raises :class:`DataError` listing
     every problem found. ``minimum=False`` skips the minimum-data rules, for the contract's
@@ -752,6 +759,7 @@ def load_trial(path: str | Path | None = None, minimum: bool = True, spec=None) 
         raise DataError(problems)
     tables = {name: finish_types(df, name, spec) for name, df in typed.items()}
     meta = read_metadata(folder)
-    synthetic = bool(meta.get("synthetic", False)) or bool(spec.data.synthetic)
+    synthetic = bool(meta.get("synthetic", False)) or (
+        "synthetic" not in meta and own_folder(spec, folder) and bool(spec.data.synthetic))
     return Trial(tables, source=folder.resolve(), synthetic=synthetic,
                  arms=spec.arm_labels, control_arm=spec.control_arm, spec=spec)

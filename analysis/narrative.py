@@ -192,6 +192,17 @@ def primary_results(rep) -> Markdown:
                                           for ep in decision_endpoints(rep.spec)) if s)
 
 
+def paragraph(*parts) -> Markdown:
+    """The non-empty ``parts`` joined by spaces (text escaped, :class:`Markdown` as it is):
+    optional sentences shown in a code cell, where an empty result shows nothing (an empty
+    inline value would show as code under Quarto).
+
+    >>> print(paragraph(Markdown("*One.*"), "", "Two < three"))
+    *One.* Two \\< three
+    """
+    return Markdown(" ").join(p for p in parts if str(p).strip())
+
+
 def precision_sentence(rep) -> Markdown:
     """How precise the first decision endpoint's effect is (patients analysed, interval)."""
     eps = decision_endpoints(rep.spec)

@@ -283,6 +283,10 @@ def use_executed_notebooks(project: Path, config: dict) -> dict:
     new = {k: v for k, v in config.items() if k != "keep-ipynb"}
     if "book" in config:
         new["book"] = book
+    proj = config.get("project") or {}
+    if isinstance(proj.get("render"), list):  # a one-document project (single_document)
+        new["project"] = {**proj, "render": [_notebook_entry(project, x)
+                                             for x in proj["render"]]}
     return new
 
 

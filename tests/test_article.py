@@ -1,8 +1,9 @@
 """The original-article draft (issue 12): limits, displays, placeholders and the journal DOCX.
 
 The slow tests render the article once per engine (module fixture; Quarto when on PATH) and
-count on the rendered DOCX, which must give the same counts and numbering under both; the fast ones check the section text built from the committed
-store snapshot and the DOCX post-processing on a small document.
+count on the rendered DOCX, which must give the same counts and numbering under both; the
+fast ones check the section text built from the committed store snapshot and the DOCX
+post-processing on a small document.
 """
 
 from __future__ import annotations

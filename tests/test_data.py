@@ -254,3 +254,23 @@ def test_trial_attribute_access_and_replace():
     legacy = Trial(adsl=pd.DataFrame({"USUBJID": ["S1"]}), adqs=pd.DataFrame(), source=".",
                    synthetic=True, arms=("A", "B"), control_arm="B")
     assert legacy.synthetic and legacy.control_arm == "B" and legacy.available == {"adsl"}
+
+
+def test_synthetic_from_the_specification_for_its_own_folder_only(tmp_path):
+    import dataclasses
+    import shutil
+
+    from analysis.spec.locate import current_spec
+    from publishing import notice
+
+    spec = current_spec()  # RESPINE: data.synthetic true, for data/synthetic
+    own = dataclasses.replace(spec, data=dataclasses.replace(spec.data, folder=VALID))
+    assert load_trial(VALID, minimum=False, spec=own).synthetic is True
+    assert notice.marks(VALID, blinded=False, spec=own) == [notice.SYNTHETIC]
+    assert notice.marks(VALID, blinded=False, spec=spec) == []  # not its folder
+    said = tmp_path / "said"
+    shutil.copytree(VALID, said)
+    (said / "dataset.yaml").write_text("synthetic: false\n")
+    own = dataclasses.replace(spec, data=dataclasses.replace(spec.data, folder=said))
+    assert load_trial(said, minimum=False, spec=own).synthetic is False  # the folder says
+    assert notice.marks(said, blinded=False, spec=own) == []

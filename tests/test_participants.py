@@ -164,3 +164,6 @@ def test_recruitment_sentence_reads_the_dates():
     assert recruitment_sentence(trial) == (
         "Patients were randomised between April 2018 and December 2022; the last follow-up "
         "assessment took place in November 2024.")
+    # never empty (an inline value): the absence is said
+    assert recruitment_sentence(SimpleNamespace(adsl=pd.DataFrame({"AGE": [40]}))) == (
+        "The dates of recruitment are not in the data (no randomisation date, RANDDT, in ADSL).")

@@ -184,8 +184,26 @@ def test_page_marks_only_for_the_formats_the_book_declares(tmp_path):
     config = quarto.stage_config(tmp_path, assets)
     assert config == yaml.safe_load((tmp_path / "_quarto.yml").read_text())
     assert set(config["format"]) == {"typst", "docx"}
-    assert config["format"]["typst"] == {"toc": True, "include-in-header": [str(assets["typst"])]}
+    layout = tmp_path / "_typst-layout.typ"  # the built-in engine's table rules, for Quarto
+    assert config["format"]["typst"] == {"toc": True, "include-in-header": [
+        str(assets["typst"]), str(layout)]}
+    assert "#show figure: set block(breakable: true)" in layout.read_text()
     assert config["format"]["docx"] == {"reference-doc": str(assets["docx"])}
+
+
+def test_a_one_chapter_book_is_rendered_as_one_document(tmp_path):
+    config = {"project": {"type": "book", "output-dir": "_output"},
+              "book": {"title": "T", "author": [{"name": "A"}], "output-file": "x-article",
+                       "chapters": ["index.qmd"]},
+              "format": {"html": {"toc": False}, "typst": {}, "docx": None}}
+    one = quarto.single_document(config)
+    assert one["project"] == {"type": "default", "output-dir": "_output",
+                              "render": ["index.qmd"]}
+    assert "book" not in one and one["title"] == "T" and one["author"] == [{"name": "A"}]
+    assert {f: o["output-file"] for f, o in one["format"].items()} == {
+        "html": "x-article.html", "typst": "x-article.pdf", "docx": "x-article.docx"}
+    two = {**config, "book": {**config["book"], "chapters": ["index.qmd", "b.qmd"]}}
+    assert quarto.single_document(two) == two  # a real book stays a book
 
 
 def test_html_is_made_offline_or_the_render_fails(tmp_path):

@@ -185,11 +185,13 @@ def recruitment_sentence(trial) -> str:
     from analysis.families.consort import followup_endpoints
 
     adsl = trial.adsl
+    none = ("The dates of recruitment are not in the data (no randomisation date, RANDDT, in "
+            "ADSL).")
     if "RANDDT" not in adsl.columns:
-        return ""
+        return none
     rand = pd.to_datetime(adsl["RANDDT"], errors="coerce").dropna()
     if rand.empty:
-        return ""
+        return none
     spec = getattr(trial, "spec", None)
     names = ([e.dataset for e in followup_endpoints(spec)] if spec is not None else ["adqs"])
     dates = [pd.to_datetime(d["ADT"], errors="coerce") for d in
@@ -310,9 +312,11 @@ def flow_methods_text(trial) -> str:
 
 
 def skewed_text(trial) -> str:
-    """``" (a, b)"``: the baseline variables summarised by median and IQR ("" when none)."""
+    """``"median and interquartile range for skewed ones (a, b)"``, naming the baseline
+    variables summarised so when there are any (never empty: an inline value)."""
     from analysis.families.baseline import variable_label
 
     names = [_lower_first(variable_label(v).split(" (")[0]) for v in variables(trial.spec)
              if v.kind == "nonnormal"]
-    return f" ({join(names)})" if names else ""
+    return "median and interquartile range for skewed ones" + (
+        f" ({join(names)})" if names else "")
