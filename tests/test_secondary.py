@@ -454,11 +454,16 @@ def test_three_arm_tables_and_figures_widen(three):
 
 def test_three_arm_hazard_ratio_not_estimable_without_control_events():
     """The fixture as shipped: no placebo discontinuation. No Cox rows (the HR has no finite
-    estimate), the log-rank test is still reported, and nothing crashes."""
+    estimate), the log-rank test is still reported, the table says why, nothing crashes."""
     spec = load_spec(THREE / "trial.yaml")
     t = load_trial(THREE / "data", spec=spec, minimum=False)
     s = ResultsStore.empty().add(secondary.compute(t))
     assert s.select("time_to_discontinuation", analysis="cox").empty
     assert len(s.select("time_to_discontinuation", analysis="logrank",
                         statistic="p_value")) == 2
-    assert secondary.hazard_table(s, t).empty
+    table = secondary.hazard_table(s, t)  # said, not left empty
+    assert table["Comparison"].tolist() == ["Drug A vs Placebo", "Drug B vs Placebo"]
+    assert set(table["HR (95% CI)"]) == {"not estimable (no event in Placebo)"}
+    assert table["Events/n Placebo"].tolist() == ["0/3", "0/3"]  # S07-S09 all censored
+    assert table[["Events/n Drug A", "Events/n Drug B"]].values.tolist() == [
+        ["1/3", ""], ["", "1/3"]]

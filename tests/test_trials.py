@@ -353,6 +353,7 @@ def test_three_arm_as_shipped_has_no_hazard_ratio(three_store):
     assert "p_value" in set(s.loc[s["analysis"] == "logrank", "statistic"])
 
 
+
 # ------------------------------------------------------------------------------- BtheB
 
 

@@ -580,7 +580,8 @@ def time_to_event_table(store, trial, endpoints=None) -> pd.DataFrame:
 
 def hazard_table(store, trial, endpoints=None) -> pd.DataFrame:
     """Per time-to-event endpoint and experimental arm: events/n per arm, HR (95 % CI) with
-    its p, log-rank p and the proportional-hazards test p."""
+    its p, log-rank p and the proportional-hazards test p; "not estimable" (saying which arm
+    has no event) when the store holds no hazard ratio."""
     spec = _spec(trial)
     eps = time_to_event_endpoints(spec) if endpoints is None else tuple(endpoints)
     out = []
@@ -588,20 +589,34 @@ def hazard_table(store, trial, endpoints=None) -> pd.DataFrame:
         for a in trial.experimental_arms:
             lab = contrast(a, trial.control_arm)
             hr = _get(store, ep.id, "hazard_ratio", analysis="cox", arm=lab)
-            if hr is None:
-                continue
             row = {"Outcome": ep.short_label or ep.label, "Comparison": lab}
+            counts = {}
             for arm in (a, trial.control_arm):
                 n = _get(store, ep.id, "n", analysis="primary", arm=arm)
                 x = _get(store, ep.id, "events", analysis="primary", arm=arm)
+                if n is None or x is None:
+                    break
+                counts[arm] = int(x["value"])
                 row[f"Events/n {arm}"] = f"{int(x['value'])}/{int(n['value'])}"
-            row["HR (95% CI)"] = (f"{fmt_num(hr['value'], 2)} "
-                                  f"({fmt_ci(hr['lower'], hr['upper'], 2)})")
-            for name, an in (("p", "cox"), ("Log-rank p", "logrank"), ("PH test p", "ph_test")):
-                p = _get(store, ep.id, "p_value", analysis=an, arm=lab)
-                row[name] = fmt_p(p["value"])
-            out.append(row)
-    return pd.DataFrame(out)
+            else:
+                if hr is None:  # e.g. no event in an arm: the Cox model has no estimate
+                    none = [arm for arm, k in counts.items() if k == 0]
+                    row["HR (95% CI)"] = ("not estimable" + (
+                        f" (no event in {_and(none)})" if none else ""))
+                else:
+                    row["HR (95% CI)"] = (f"{fmt_num(hr['value'], 2)} "
+                                          f"({fmt_ci(hr['lower'], hr['upper'], 2)})")
+                for name, an in (("p", "cox"), ("Log-rank p", "logrank"),
+                                 ("PH test p", "ph_test")):
+                    p = _get(store, ep.id, "p_value", analysis=an, arm=lab)
+                    row[name] = fmt_p(p["value"]) if p is not None else "–"
+                out.append(row)
+    df = pd.DataFrame(out)
+    if df.empty:
+        return df
+    first = ["Outcome", "Comparison"] + [f"Events/n {a}" for a in trial.arms
+                                         if f"Events/n {a}" in df.columns]
+    return df[first + [c for c in df.columns if c not in first]].fillna("")
 
 
 # -------------------------------------------------------------------------------- prose
