@@ -36,7 +36,7 @@ $(STAMP): requirements.lock
 report: $(STAMP)
 	REPORT_CACHE=1 $(BIN)/python -m publishing render --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
 	REPORT_CACHE=1 $(BIN)/python -m publishing.article --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
-	$(BIN)/python -m publishing supplement --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
+	REPORT_CACHE=1 $(BIN)/python -m publishing supplement --engine $(ENGINE) --trial "$(TRIAL)" $(DATA_ARG)
 
 ## results: compute the results store, tables and figures only; they replace _output/ whole
 results: $(STAMP)

@@ -239,6 +239,21 @@ def warnings(counts: dict) -> list[str]:
 # ------------------------------------------------------------------ build
 
 
+def article_key(project: Path, data: Path, spec, store: Path, engine: str, epoch: int) -> str:
+    """What the article depends on: its results store, every project file (code, article
+    sources, bibliography), the trial's specification and text, the engine asked for, the
+    environment and the date."""
+    from publishing import render as rendermod
+
+    name, _exe, versions = rendermod.choose_engine(engine, lambda *a: None)
+    return cache.key({"level": "article", "results": cache.file_digest(store),
+                      "project": cache.tree_digest(project, cache.SKIP_DIRS, hidden=False),
+                      "trial": cache.trial_digest(spec.path, data),
+                      "trial-text": cache.trial_digest(spec.path, data, text=True),
+                      "engine": rendermod.describe(name, versions),
+                      "env": cache.environment(project), "epoch": epoch})
+
+
 def build(project: Path | str = ".", data: Path | str | None = None, engine: str = "auto",
           out: Path | str | None = None, progress=print) -> Path:
     """Render the article of ``project`` from the report's results store in ``out`` (default:
@@ -265,7 +280,8 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
             if given and Path(given).is_file():
                 store = Path(given)
             else:  # this trial's and data's store: reused from the build cache when fresh
-                os.environ["REPORT_TRIAL"] = str(spec.path)
+                os.environ.update({"REPORT_TRIAL": str(spec.path),  # as the report's render
+                                   "SOURCE_DATE_EPOCH": str(epoch)})
                 build = cache.Build(cache.for_project(project, None, progress), project, data,
                                     engine, "", [], True, trial=spec.path)
                 rendermod.run_results(project, data, tmp / "results", build, progress)
@@ -274,20 +290,39 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
                                "REPORT_TRIAL": str(spec.path),
                                "REPORT_PROJECT": str(project),
                                "SOURCE_DATE_EPOCH": str(epoch)})
-            src = stage_sources(project, spec, tmp / "src")
-            files = rendermod.render(src, data, engine, tmp / "doc", results=False,
-                                     progress=lambda m: progress("  " + m), use_cache=False)
+            kept = cache.for_project(project, None, progress)  # REPORT_CACHE=1 (make report)
+            akey = article_key(project, data, spec, store, engine, epoch) if kept else ""
+            entry = kept.get("article", akey) if kept is not None else None
+            if entry is not None and cache.holds(entry, final / FOLDER):
+                counts = json.loads((entry / "counts.json").read_text(encoding="utf-8"))
+                report_counts(counts, progress)
+                progress(f"Article reused (no input changed): {final / FOLDER} is up to date "
+                         f"({time.perf_counter() - t0:.1f} s)")
+                return final / FOLDER
             stage = tmp / FOLDER
-            doc = Path(tmp / "doc").resolve()
-            output.copy_tree(doc, stage)
+            if entry is not None:
+                cache.copy_out(entry, stage)
+                files = sorted(stage.iterdir())
+                progress("  article reused from the build cache")
+            else:
+                src = stage_sources(project, spec, tmp / "src")
+                files = rendermod.render(src, data, engine, tmp / "doc", results=False,
+                                         progress=lambda m: progress("  " + m),
+                                         use_cache=False)
+                doc = Path(tmp / "doc").resolve()
+                output.copy_tree(doc, stage)
             docx = stage / f"{name}.docx"
             counts = {}
-            if docx.is_file():
+            if entry is None and docx.is_file():
                 journal_docx(docx)
                 normalise_office(docx, epoch)
+            if docx.is_file():
                 counts = count_docx(docx)
             (stage / "counts.json").write_text(json.dumps(counts, indent=1) + "\n",
                                                encoding="utf-8")
+            if kept is not None and entry is None:
+                kept.put("article", akey, stage)
+                cache.prune(kept, "article")
             nxt = tmp / "next"
             if final.is_dir():
                 output.copy_tree(final.resolve(), nxt, ignore=shutil.ignore_patterns(FOLDER))

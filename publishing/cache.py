@@ -380,14 +380,31 @@ def copy_out(entry: Path, dest: Path) -> list[Path]:
     return top
 
 
-def same_files(entry: Path, folder: Path) -> bool:
-    """True when ``folder`` holds exactly the entry's files, byte for byte."""
+#: what later steps of ``make report`` add to the report's output folder (the article, the
+#: supplement and its zip): a report is still unchanged when the folder also holds those
+LATER_PARTS = ("article", "supplement", "online-supplement")
+
+
+def same_files(entry: Path, folder: Path, besides: tuple[str, ...] = ()) -> bool:
+    """True when ``folder`` holds exactly the entry's files, byte for byte, apart from top-level
+    files and folders whose name starts with one of ``besides``."""
     try:
         files = json.loads((entry / MANIFEST).read_text(encoding="utf-8"))["files"]
-        present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+        present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
+                   and not p.relative_to(folder).parts[0].startswith(besides)}
         if present != set(files):
             return False
         return all(file_digest(folder / rel) == d for rel, (_, d) in files.items())
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def holds(entry: Path, folder: Path) -> bool:
+    """True when ``folder`` holds every file of the entry, byte for byte (and maybe more)."""
+    try:
+        files = json.loads((entry / MANIFEST).read_text(encoding="utf-8"))["files"]
+        return all((folder / rel).is_file() and file_digest(folder / rel) == d
+                   for rel, (_, d) in files.items())
     except (OSError, ValueError, KeyError):
         return False
 
@@ -401,7 +418,7 @@ def for_project(project: Path, enabled: bool | None = None, progress=print) -> C
 
 
 #: entries kept per level (the newest; older ones are pruned after each store)
-KEEP = {"results": 4, "chapter": 120, "render": 4}
+KEEP = {"results": 4, "chapter": 120, "render": 4, "article": 4, "supplement": 4}
 
 
 def prune(cache: Cache, level: str, keep: int | None = None) -> None:
@@ -452,7 +469,7 @@ class Build:
             return None
         self.files = json.loads((entry / MANIFEST).read_text(encoding="utf-8")).get(
             "published", [])
-        if final.is_dir() and same_files(entry, final):
+        if final.is_dir() and same_files(entry, final, LATER_PARTS):
             return "unchanged"
         copy_out(entry, staged_out)
         return "copied"

@@ -32,13 +32,27 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from publishing import output
+from publishing import cache, output
 from publishing import provenance as prov
 from publishing.environment import scoped_environ
 from publishing.officezip import DEFAULT_EPOCH, source_date_epoch  # noqa: F401 (re-exported)
 from publishing.officezip import normalise as normalise_office
 
 NAME = "online-supplement"
+
+
+def supplement_key(project: Path, data: Path, spec_path, label: str, blinded: bool,
+                   epoch: int) -> str:
+    """What the supplement depends on: the statistics' inputs, every project file (code,
+    chapters, supplement sources), the trial's text, the engine, the blinding, the date and
+    the git state its manifest records."""
+    return cache.key({"level": "supplement",
+                      "inputs": cache.inputs_key(project, data, cache.environment(project),
+                                                 spec_path),
+                      "project": cache.tree_digest(project, cache.SKIP_DIRS, hidden=False),
+                      "trial-text": cache.trial_digest(spec_path, data, text=True),
+                      "engine": label, "blinded": blinded, "epoch": epoch,
+                      "git": git_state(project)})
 
 
 def iso_date(epoch: int) -> str:
@@ -282,9 +296,25 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
 
     keys = ("REPORT_DATA", "REPORT_RESULTS", "REPORT_PROJECT", "REPORT_TRIAL",
             "SOURCE_DATE_EPOCH")
+    store = cache.for_project(project, None, progress)  # REPORT_CACHE=1 (make report)
+    skey = (supplement_key(project, data, spec_path, label, blinded, epoch)
+            if store is not None else "")
+    target = final / zip_name(blinded)
     tmp = None
     try:
         with output.lock(final), output.staging("supplement-") as tmp:
+            entry = store.get("supplement", skey) if store is not None else None
+            if entry is not None and cache.holds(entry, final):
+                progress(f"Supplement reused (no input changed): {target} is up to date "
+                         f"({time.perf_counter() - t0:.1f} s)")
+                return target
+            if entry is not None:
+                cache.copy_out(entry, tmp / "cached")
+                nxt = _next_version(final, tmp / "cached" / "supplement",
+                                    tmp / "cached" / zip_name(blinded), tmp / "next")
+                rendermod.publish(nxt, final, progress)
+                progress(f"Supplement reused from the build cache: {target}")
+                return target
             stage = tmp / "supplement"
             stage.mkdir()
             with scoped_environ(keys):
@@ -314,6 +344,12 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
                                        spec=trial.spec), indent=1)
             (stage / "manifest.json").write_text(text + "\n", encoding="utf-8")
             zpath = write_zip(stage, tmp / zip_name(blinded), epoch, prefix=f"{NAME}/")
+            if store is not None:
+                keep = tmp / "entry"
+                shutil.copytree(stage, keep / "supplement")
+                shutil.copyfile(zpath, keep / zpath.name)
+                store.put("supplement", skey, keep)
+                cache.prune(store, "supplement")
             nxt = _next_version(final, stage, zpath, tmp / "next")
             rendermod.publish(nxt, final, progress)
     except Exception as err:
@@ -321,7 +357,6 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
         if failure is err:
             raise
         raise failure from None
-    target = final / zip_name(blinded)
     progress(f"Supplement published to {final / 'supplement'} and {target} "
              f"in {time.perf_counter() - t0:.1f} s")
     return target

@@ -235,6 +235,26 @@ def test_an_entry_round_trips_and_leaves_no_temporary_folder(tmp_path):
     assert c.get("results", "other") is None
 
 
+def test_a_report_stays_unchanged_beside_the_article_and_supplement(tmp_path):
+    """``make report`` adds article/ and the supplement after the report: the report's entry
+    still matches; any other extra, missing or changed file does not."""
+    c, _said, entry = _entry(tmp_path)
+    out = tmp_path / "out"
+    cache.copy_out(entry, out)
+    (out / "article").mkdir()
+    (out / "article" / "a.pdf").write_bytes(b"pdf")
+    (out / "online-supplement.zip").write_bytes(b"zip")
+    assert not cache.same_files(entry, out)
+    assert cache.same_files(entry, out, cache.LATER_PARTS)
+    assert cache.holds(entry, out)  # every file of the entry is there
+    (out / "stale.csv").write_text("x")
+    assert not cache.same_files(entry, out, cache.LATER_PARTS)
+    some = next(p for p in out.rglob("*") if p.is_file() and p.parent == out
+                and p.name != "stale.csv" and not p.name.startswith("online"))
+    some.write_bytes(some.read_bytes() + b"!")
+    assert not cache.holds(entry, out)
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "extra", "missing", "manifest"])
 def test_a_corrupt_entry_is_detected_removed_and_never_used(tmp_path, damage):
     c, said, entry = _entry(tmp_path)
