@@ -240,13 +240,14 @@ def warnings(counts: dict) -> list[str]:
 
 
 def article_key(project: Path, data: Path, spec, store: Path, engine: str, epoch: int) -> str:
-    """What the article depends on: its results store, every project file (code, article
-    sources, bibliography), the trial's specification and text, the engine asked for, the
+    """What the article depends on: its results store and data, every project file (code,
+    article sources, bibliography), the trial's specification and text, the engine, the
     environment and the date."""
     from publishing import render as rendermod
 
     name, _exe, versions = rendermod.choose_engine(engine, lambda *a: None)
     return cache.key({"level": "article", "results": cache.file_digest(store),
+                      "data": cache.tree_digest(data), "data-path": str(data),
                       "project": cache.tree_digest(project, cache.SKIP_DIRS, hidden=False),
                       "trial": cache.trial_digest(spec.path, data),
                       "trial-text": cache.trial_digest(spec.path, data, text=True),
