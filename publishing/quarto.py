@@ -350,10 +350,11 @@ _UNRESOLVED = re.compile(r'quarto-unresolved-ref[^>]*>\s*\?@?((?:fig|tbl|sec)-[\
                          r'|\?@((?:fig|tbl|sec)-[\w:-]*\w)')
 
 
-def unresolved_references(folder: Path) -> list[tuple[str, str]]:
+def unresolved_references(folder: Path, sources: dict | None = None) -> list[tuple[str, str]]:
     """``(chapter, label)`` of every cross-reference Quarto could not resolve in the HTML
     pages under ``folder`` (:data:`_UNRESOLVED`); the chapter is the page's source name
-    (``chapters/x.qmd``).
+    (``chapters/x.qmd``), or ``sources[page]`` for a page named otherwise (a one-document
+    project's ``output-file``).
 
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp())
@@ -366,7 +367,9 @@ def unresolved_references(folder: Path) -> list[tuple[str, str]]:
     for page in sorted(folder.rglob("*.html")):
         text = page.read_text(encoding="utf-8", errors="replace")
         for label in dict.fromkeys(a or b for a, b in _UNRESOLVED.findall(text)):
-            out.append((page.relative_to(folder).with_suffix(".qmd").as_posix(), label))
+            rel = page.relative_to(folder).as_posix()
+            out.append(((sources or {}).get(rel) or Path(rel).with_suffix(".qmd").as_posix(),
+                        label))
     return out
 
 
@@ -376,8 +379,16 @@ def execute_once_default() -> bool:
     return os.environ.get("REPORT_QUARTO_EXECUTE_ONCE", "1") != "0"
 
 
-def _check_references(produced: Path, removed: dict | None) -> None:
-    missing = unresolved_references(produced)
+def _page_sources(config: dict) -> dict[str, str]:
+    """``{html page: source}`` of a one-document project whose HTML has its own name."""
+    render_list = (config.get("project") or {}).get("render") or []
+    html = (config.get("format") or {}).get("html")
+    name = html.get("output-file") if isinstance(html, dict) else None
+    return {name: render_list[0]} if name and len(render_list) == 1 else {}
+
+
+def _check_references(produced: Path, removed: dict | None, config: dict | None = None) -> None:
+    missing = unresolved_references(produced, _page_sources(config or {}))
     if missing:
         from publishing.builtin import missing_references
 
@@ -405,11 +416,11 @@ def render(exe: str, project: Path, out_dir: Path, assets: dict[str, Path],
     formats = list(config["format"])
     if not execute_once or len(formats) < 2:
         _run(exe, project, None, progress)
-        _check_references(produced, removed)
+        _check_references(produced, removed, config)
         return _collect(produced, out_dir)
     _write_config(project, {**config, "keep-ipynb": True})
     _run(exe, project, formats[0], progress)
-    _check_references(produced, removed)
+    _check_references(produced, removed, config)
     written = _collect(produced, out_dir)
     _write_config(project, use_executed_notebooks(project, config))
     for fmt in formats[1:]:
