@@ -330,7 +330,7 @@ def build(project: Path | str = ".", data: Path | str | None = None, engine: str
                 progress("Rendering the supplementary document")
                 files = rendermod.render(project / "supplement", data, engine, tmp / "doc",
                                          results=False, progress=lambda m: progress("  " + m),
-                                         trial=spec_path)
+                                         trial=spec_path, use_cache=False)  # cached whole
                 for f in files:
                     if f.suffix in (".pdf", ".docx"):
                         shutil.copyfile(f, stage / f"{NAME}{f.suffix}")

@@ -45,6 +45,13 @@ RENAMED = [
     # adjusted_country -> adjusted (analysis key of the covariate-adjusted logistic model of a
     # binary endpoint: the old key named a covariate; covariates come from spec.adjustment) [H2]
     ({"analysis": "adjusted_country"}, {"analysis": "adjusted"}),
+    # the synthetic data's screening reasons with typographic signs (issue 13): <= -> ≤,
+    # ranges with an en dash; same subjects, same counts
+    ({"endpoint": "consort", "group": "Baseline pain VAS <= 40 mm"},
+     {"group": "Baseline pain VAS \u2264 40 mm"}),
+    ({"endpoint": "consort", "group": "Pfirrmann grade outside 4-7"},
+     {"group": "Pfirrmann grade outside 4\u20137"}),
+    ({"endpoint": "consort", "group": "Age outside 18-60"}, {"group": "Age outside 18\u201360"}),
 ]
 
 

@@ -69,9 +69,9 @@ LOGIT_SCALE = {"VAS": 0.95, "ODI": 0.70}
 DROPOUT_HAZARD = {0: 0.012, 1: 0.015, 3: 0.02, 6: 0.03, 12: 0.06}  # leave after visit v
 P_MISSED_VISIT = 0.04
 EXCLUSIONS = {  # reason not randomised -> share of screened persons not randomised
-    "Baseline pain VAS <= 40 mm": 0.19, "Pfirrmann grade outside 4-7": 0.15,
+    "Baseline pain VAS ≤ 40 mm": 0.19, "Pfirrmann grade outside 4–7": 0.15,
     "Facet syndrome": 0.12, "Segmental instability": 0.07,
-    "Canal stenosis worse than Schizas B": 0.08, "Age outside 18-60": 0.05,
+    "Canal stenosis worse than Schizas B": 0.08, "Age outside 18–60": 0.05,
     "Corticosteroids within 3 months": 0.05, "Spinal deformity": 0.04,
     "Declined to participate": 0.17, "Other reason": 0.08,
 }
