@@ -240,8 +240,9 @@ def effect(ep, arm: str):
     return "effect", "", None, {}
 
 
-def arm_summary(ep, arm: str, ci: bool = False) -> str:
-    """One arm's result: ``n/N (%)`` or a (least-squares) mean (with its 95% CI when ``ci``)."""
+def arm_summary(ep, arm: str, ci: bool = False, unit: bool = True) -> str:
+    """One arm's result: ``n/N (%)`` or a (least-squares) mean (with its 95% CI when ``ci``;
+    with its unit when ``unit``, as in a sentence)."""
     v = _visit_of(ep)
     if ep.kind == "binary_responder":
         for analysis in ("primary", "observed"):
@@ -253,12 +254,12 @@ def arm_summary(ep, arm: str, ci: bool = False) -> str:
     elif ep.kind == "single_visit_continuous":
         r = _row(ep.id, "adjusted_mean", analysis="primary", visit=v, arm=arm)
         if r is not None:
-            return f"{fmt_num(r['value'])}{_unit(ep)}" if not ci else \
+            return f"{fmt_num(r['value'])}{_unit(ep) if unit else ''}" if not ci else \
                 f"{fmt_num(r['value'])} ({fmt_ci(r['lower'], r['upper'])})"
     elif ep.kind == "repeated_continuous":
         r = _row(ep.id, "lsmean", analysis="mmrm", visit=v, arm=arm)
         if r is not None:
-            return f"{fmt_num(r['value'])}{_unit(ep)}" if not ci else \
+            return f"{fmt_num(r['value'])}{_unit(ep) if unit else ''}" if not ci else \
                 f"{fmt_num(r['value'])} ({fmt_ci(r['lower'], r['upper'])})"
     elif ep.kind == "time_to_event":
         rows = _store().select(ep.id, statistic="events", analysis="primary", arm=arm)
@@ -932,15 +933,18 @@ def outcomes_table() -> pd.DataFrame:
             if r is None:
                 continue
             role = "primary" if ep in primary_endpoints() else ROLE_WORDS.get(ep.role, "")
-            unit = f", {ep.unit}" if ep.continuous and ep.unit and ep.unit != "score" else ""
-            row = {"Endpoint": f"{ep.short_label or ep.label}{unit} ({role})"}
+            name = ep.short_label or ep.label
+            unit = f", {ep.unit}" if (ep.continuous and ep.unit and ep.unit != "score"
+                                      and f"({ep.unit})" not in name) else ""
+            row = {"Endpoint": f"{name}{unit} ({role})"}
             if several:
                 row["Comparison"] = contrast(a)
             summary, eff = MEASURES.get(ep.kind, ("", ""))
             row["Measure"] = f"{summary}; {eff}"
             for arm in (arms() if not several else (a, control())):
                 row[arm if not several else "Experimental" if arm == a else "Control"] = \
-                    arm_summary(ep, arm, ci=False if ep.kind == "binary_responder" else True)
+                    arm_summary(ep, arm, unit=False)  # unit in the first column; the
+            # effect's CI only, so that the table fits the page
             digits = 2 if ep.kind == "time_to_event" else 1
             row["Effect (95% CI)"] = f"{fmt_num(r['value'], digits)} " \
                                      f"({fmt_ci(r['lower'], r['upper'], digits)})"

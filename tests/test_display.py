@@ -32,12 +32,12 @@ def test_markdown_table_escapes_pipes_and_blanks_missing():
 
 def test_column_widths_cap_the_label_column():
     df = pd.DataFrame({"Characteristic": ["x" * 80], "Value": ["12.3 (4.5)"]})
-    assert column_widths(df) == [30, 12]  # 10 characters + 2
+    assert column_widths(df) == [30, 16]  # 1.3 x 10 characters + 3 (numbers cannot wrap)
 
 
 def test_column_widths_use_the_longest_header_word_not_the_whole_header():
     df = pd.DataFrame({"BM-MSC LS mean (SE)": ["−14.9 (2.6)"], "p": ["0.019"]})
-    assert column_widths(df) == [13, 7]  # "−14.9 (2.6)": 11 + 2; the header wraps
+    assert column_widths(df) == [13, 10]  # "−14.9 (2.6)": 11 + 2; the header wraps; 7 + 3
 
 
 def _export(tmp_path, name="f"):
@@ -79,7 +79,7 @@ def test_text_columns_are_left_aligned_and_numbers_right():
     df = pd.DataFrame({"Term": ["Back pain"], "Outcome": ["Recovered"], "n (%)": ["3 (5%)"],
                        "p": ["<0.001"]})
     assert markdown_table(df).split("\n")[1].split("|")[1:-1] == [
-        ":------------", ":------------", "--------:", "--------:"]
+        ":------------", ":------------", "-----------:", "-----------:"]
 
 
 def test_long_text_columns_are_capped():
@@ -98,10 +98,18 @@ def test_cells_and_headers_are_text_and_only_markdown_cells_are_markup():
 
 def test_widths_and_alignment_follow_the_shown_text_not_its_escapes():
     df = pd.DataFrame({"a": ["x"], "b": ["-1.5"], "c": ["a*b*c*d*e*f*g"]})
-    assert column_widths(df) == [3, 6, 15]  # "a*b*c*d*e*f*g": 13 characters + 2, not 19
-    assert str(markdown_table(df)).split("\n")[1] == "|:---|------:|:---------------|"
+    assert column_widths(df) == [3, 9, 15]  # "a*b*c*d*e*f*g": 13 characters + 2, not 19
+    assert str(markdown_table(df)).split("\n")[1] == "|:---|---------:|:---------------|"
 
 
 def test_show_markdown_escapes_plain_text_and_keeps_markdown():
     assert show_markdown("**x** <i>")._repr_markdown_() == "\\*\\*x\\*\\* \\<i\\>"
     assert show_markdown(Markdown("**x**"))._repr_markdown_() == "**x**"
+
+
+def test_short_labels_and_numbers_never_wrap_but_long_text_does():
+    df = pd.DataFrame({"Outcome": ["Pain VAS (mm)"], "Visit": ["Month 12"],
+                       "Note": ["a long free-text remark"], "Mean (SD)": ["−1.2 (3.4)"]})
+    row = str(markdown_table(df)).split("\n")[2]
+    assert row == ("| Pain VAS \\(mm\\) | Month\u00a012 | a long free\\-text remark | "
+                   "−1\\.2\u00a0\\(3\\.4\\) |")

@@ -147,7 +147,7 @@ def test_markdown_widths_follow_content(trial, store):
     sep = participants.baseline_markdown(trial, store).split("\n")[1]
     dashes = [len(c.strip(":")) for c in sep.strip("|").split("|")]
     assert len(dashes) == 5
-    assert dashes[0] == max(dashes) and dashes[-1] == min(dashes) == 6
+    assert dashes[0] == max(dashes) and dashes[-1] == min(dashes) == 9  # SMD "0.43": 1.3 x 4 + 3
 
 
 def test_recruitment_sentence_reads_the_dates():

@@ -21,7 +21,8 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> Markdown:
     they are :class:`~analysis.escape.Markdown`).
 
     ``align`` is one letter per column (``l``, ``r``, ``c``); default: first column left,
-    columns of numbers right, text columns left.
+    columns of numbers right, text columns left. Cells of numbers, and of a column of short
+    labels (``Month 12``), never wrap (:func:`_unbroken`).
 
     Examples
     --------
@@ -36,9 +37,10 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> Markdown:
     rules = [_rule(a, w) for a, w in zip(align, column_widths(df), strict=True)]
     lines = ["| " + " | ".join(_md(c) for c in df.columns) + " |",
              "|" + "|".join(rules) + "|"]
+    keep = [a == "r" or (i > 0 and _short(df.iloc[:, i])) for i, a in enumerate(align)]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_unbroken(_md(v)) if a == "r" else _md(v)
-                                       for v, a in zip(row, align, strict=True)) + " |")
+        lines.append("| " + " | ".join(_unbroken(_md(v)) if k else _md(v)
+                                       for v, k in zip(row, keep, strict=True)) + " |")
     return Markdown("\n".join(lines))
 
 
@@ -72,6 +74,14 @@ def _unbroken(cell: str) -> str:
     return cell.replace(" ", "\u00a0")
 
 
+SHORT = 10  # a text column whose every cell is at most this wide never wraps ("Month 12")
+
+
+def _short(col: pd.Series) -> bool:
+    """True when every cell of a text column is short (:data:`SHORT`): kept on one line."""
+    return all(_text_width(_cell(v)) <= SHORT for v in col)
+
+
 def _numeric(col: pd.Series) -> bool:
     """True when every non-empty cell starts like a number (``12``, ``−3.1 (...)``, ``<0.001``)."""
     cells = [_cell(v) for v in col]
@@ -85,18 +95,24 @@ def column_widths(df: pd.DataFrame, first_max: int = 30, min_width: int = 6,
 
     Pandoc reads relative widths from the dashes of the separator when a table line is long.
     A column gets room for its longest body cell and its header's longest word (headers wrap,
-    numbers should not), plus two characters of padding; the first (label) column is capped
-    at ``first_max`` and the others at ``max_width``, so long text wraps instead of starving
-    the other columns.
+    numbers should not), plus two characters of padding; a column of numbers gets 1.3 times
+    its longest value plus three (digits are wider than the average character, its values
+    cannot wrap, and Word and LibreOffice break an unbreakable value by character when it is
+    a little too wide for its cell); the first (label) column is capped at
+    ``first_max`` and the others at ``max_width``, so long text wraps instead of starving the
+    other columns.
 
     >>> column_widths(pd.DataFrame({"Characteristic": ["Age (years)"], "Arm A mean": ["41.2"]}))
-    [17, 6]
+    [17, 9]
     """
     widths = []
     for i, c in enumerate(df.columns):
         body = max([0] + [_text_width(_cell(v)) for v in df[c]])
         word = max([0] + [_text_width(w) for w in _cell(c).split()])
-        w = max(body, word) + 2
+        if i > 0 and _numeric(df[c]):  # digits are wider than the average character
+            w = max(math.ceil(1.3 * body), word) + 3
+        else:
+            w = max(body, word) + 2
         widths.append(min(w, first_max) if i == 0 else min(max(w, min_width), max_width))
     return widths
 
