@@ -79,7 +79,7 @@ def test_text_columns_are_left_aligned_and_numbers_right():
     df = pd.DataFrame({"Term": ["Back pain"], "Outcome": ["Recovered"], "n (%)": ["3 (5%)"],
                        "p": ["<0.001"]})
     assert markdown_table(df).split("\n")[1].split("|")[1:-1] == [
-        ":------------", ":------------", "-----------:", "-----------:"]
+        ":------------", ":----------------", "-----------:", "-----------:"]
 
 
 def test_long_text_columns_are_capped():

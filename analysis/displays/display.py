@@ -94,13 +94,13 @@ def column_widths(df: pd.DataFrame, first_max: int = 30, min_width: int = 6,
     """Relative column widths for a pipe table's separator line, following the content.
 
     Pandoc reads relative widths from the dashes of the separator when a table line is long.
-    A column gets room for its longest body cell and its header's longest word (headers wrap,
-    numbers should not), plus two characters of padding; a column of numbers gets 1.3 times
-    its longest value plus three (digits are wider than the average character, its values
-    cannot wrap, and Word and LibreOffice break an unbreakable value by character when it is
-    a little too wide for its cell); the first (label) column is capped at
-    ``first_max`` and the others at ``max_width``, so long text wraps instead of starving the
-    other columns.
+    A column gets room for its longest body cell and its header's longest word (headers
+    wrap), plus two characters of padding. A column whose cells never wrap (numbers, short
+    labels: :func:`markdown_table`) gets 1.3 times its longest cell plus three: digits are
+    wider than the average character, and Word and LibreOffice break an unbreakable value by
+    character when it is a little too wide for its cell. The first (label) column is capped
+    at ``first_max`` and the others at ``max_width``, so long text wraps instead of starving
+    the other columns.
 
     >>> column_widths(pd.DataFrame({"Characteristic": ["Age (years)"], "Arm A mean": ["41.2"]}))
     [17, 9]
@@ -109,7 +109,7 @@ def column_widths(df: pd.DataFrame, first_max: int = 30, min_width: int = 6,
     for i, c in enumerate(df.columns):
         body = max([0] + [_text_width(_cell(v)) for v in df[c]])
         word = max([0] + [_text_width(w) for w in _cell(c).split()])
-        if i > 0 and _numeric(df[c]):  # digits are wider than the average character
+        if i > 0 and (_numeric(df[c]) or _short(df[c])):  # cells that never wrap
             w = max(math.ceil(1.3 * body), word) + 3
         else:
             w = max(body, word) + 2
