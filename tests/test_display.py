@@ -19,7 +19,8 @@ def test_markdown_table_header_rule_and_rows():
     df = pd.DataFrame({"Arm": ["BM-MSC", "Sham"], "n": [58, 56]})
     lines = markdown_table(df).split("\n")
     assert lines[0] == "| Arm | n |"
-    assert lines[1] == "|:----------|------:|"  # "BM-MSC" (capitals 1.3) + 2; minimum 6 for n
+    # "BM-MSC" (capitals 1.3): 8, a short label that never wraps: 1.3 x 8 + 3; minimum 6 for n
+    assert lines[1] == "|:--------------|------:|"
     assert lines[2:] == ["| BM\\-MSC | 58 |", "| Sham | 56 |"]  # text escaped: "BM-MSC"
 
 
@@ -79,12 +80,12 @@ def test_text_columns_are_left_aligned_and_numbers_right():
     df = pd.DataFrame({"Term": ["Back pain"], "Outcome": ["Recovered"], "n (%)": ["3 (5%)"],
                        "p": ["<0.001"]})
     assert markdown_table(df).split("\n")[1].split("|")[1:-1] == [
-        ":------------", ":----------------", "-----------:", "-----------:"]
+        ":----------------", ":----------------", "-----------:", "-----------:"]
 
 
 def test_long_text_columns_are_capped():
     df = pd.DataFrame({"Column": ["AGE"], "Values": ["x " * 100]})
-    assert column_widths(df) == [9, 40]  # "Column": 5 + 1.3 rounded up, + 2
+    assert column_widths(df) == [10, 40]  # "Column": 5 + 1.3 rounded up, + 3 (short labels)
 
 
 def test_cells_and_headers_are_text_and_only_markdown_cells_are_markup():
@@ -98,8 +99,8 @@ def test_cells_and_headers_are_text_and_only_markdown_cells_are_markup():
 
 def test_widths_and_alignment_follow_the_shown_text_not_its_escapes():
     df = pd.DataFrame({"a": ["x"], "b": ["-1.5"], "c": ["a*b*c*d*e*f*g"]})
-    assert column_widths(df) == [3, 9, 15]  # "a*b*c*d*e*f*g": 13 characters + 2, not 19
-    assert str(markdown_table(df)).split("\n")[1] == "|:---|---------:|:---------------|"
+    assert column_widths(df) == [5, 9, 15]  # "a*b*c*d*e*f*g": 13 characters + 2, not 19
+    assert str(markdown_table(df)).split("\n")[1] == "|:-----|---------:|:---------------|"
 
 
 def test_show_markdown_escapes_plain_text_and_keeps_markdown():

@@ -28,7 +28,7 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> Markdown:
     --------
     >>> print(markdown_table(pd.DataFrame({"Arm": ["A"], "n": [3]})))
     | Arm | n |
-    |:------|------:|
+    |:-------|------:|
     | A | 3 |
     """
     cols = [str(c) for c in df.columns]
@@ -37,7 +37,7 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> Markdown:
     rules = [_rule(a, w) for a, w in zip(align, column_widths(df), strict=True)]
     lines = ["| " + " | ".join(_md(c) for c in df.columns) + " |",
              "|" + "|".join(rules) + "|"]
-    keep = [a == "r" or (i > 0 and _short(df.iloc[:, i])) for i, a in enumerate(align)]
+    keep = [a == "r" or _short(df.iloc[:, i]) for i, a in enumerate(align)]
     for row in df.itertuples(index=False):
         lines.append("| " + " | ".join(_unbroken(_md(v)) if k else _md(v)
                                        for v, k in zip(row, keep, strict=True)) + " |")
@@ -55,7 +55,7 @@ def captioned_table(df: pd.DataFrame, label: str, caption: str | Markdown, *,
     >>> print(captioned_table(pd.DataFrame({"Arm": ["A"], "n": [3]}), "tbl-a", "Counts"))
     ::: {#tbl-a}
     | Arm | n |
-    |:------|------:|
+    |:-------|------:|
     | A | 3 |
     <BLANKLINE>
     Counts
@@ -109,7 +109,7 @@ def column_widths(df: pd.DataFrame, first_max: int = 30, min_width: int = 6,
     for i, c in enumerate(df.columns):
         body = max([0] + [_text_width(_cell(v)) for v in df[c]])
         word = max([0] + [_text_width(w) for w in _cell(c).split()])
-        if i > 0 and (_numeric(df[c]) or _short(df[c])):  # cells that never wrap
+        if (i > 0 and _numeric(df[c])) or _short(df[c]):  # cells that never wrap
             w = max(math.ceil(1.3 * body), word) + 3
         else:
             w = max(body, word) + 2
