@@ -467,3 +467,13 @@ def test_three_arm_hazard_ratio_not_estimable_without_control_events():
     assert table["Events/n Placebo"].tolist() == ["0/3", "0/3"]  # S07-S09 all censored
     assert table[["Events/n Drug A", "Events/n Drug B"]].values.tolist() == [
         ["1/3", ""], ["", "1/3"]]
+
+
+def test_hazard_table_of_two_arms_has_no_comparison_column():
+    spec = load_spec(ROOT / "trials" / "btheb" / "trial.yaml")
+    t = load_trial(ROOT / "trials" / "btheb" / "data", spec=spec)
+    table = secondary.hazard_table(ResultsStore.empty().add(secondary.compute(t)), t)
+    assert list(table.columns) == ["Outcome", "Events/n BtheB", "Events/n TAU", "HR (95% CI)",
+                                   "p", "Log-rank p", "PH test p"]
+    assert table["Events/n BtheB"].tolist() == ["30/52"] and table["Events/n TAU"].tolist() == [
+        "18/45"]

@@ -581,7 +581,8 @@ def time_to_event_table(store, trial, endpoints=None) -> pd.DataFrame:
 def hazard_table(store, trial, endpoints=None) -> pd.DataFrame:
     """Per time-to-event endpoint and experimental arm: events/n per arm, HR (95 % CI) with
     its p, log-rank p and the proportional-hazards test p; "not estimable" (saying which arm
-    has no event) when the store holds no hazard ratio."""
+    has no event) when the store holds no hazard ratio. A ``Comparison`` column appears with
+    more than one experimental arm."""
     spec = _spec(trial)
     eps = time_to_event_endpoints(spec) if endpoints is None else tuple(endpoints)
     out = []
@@ -616,7 +617,9 @@ def hazard_table(store, trial, endpoints=None) -> pd.DataFrame:
         return df
     first = ["Outcome", "Comparison"] + [f"Events/n {a}" for a in trial.arms
                                          if f"Events/n {a}" in df.columns]
-    return df[first + [c for c in df.columns if c not in first]].fillna("")
+    df = df[first + [c for c in df.columns if c not in first]].fillna("")
+    # one comparison: said by the column headers (a Comparison column with 3+ arms only)
+    return df.drop(columns="Comparison") if len(trial.experimental_arms) == 1 else df
 
 
 # -------------------------------------------------------------------------------- prose
