@@ -192,6 +192,18 @@ def primary_results(rep) -> Markdown:
                                           for ep in decision_endpoints(rep.spec)) if s)
 
 
+def randomness_sentence(rep) -> str:
+    """Which steps draw random numbers (all seeded), from the trial: its synthetic-data
+    generator and any multiple imputation the specification declares."""
+    steps = (["the synthetic-data generator"] if getattr(rep.trial, "synthetic", False) else [])
+    if any("multiple_imputation" in (getattr(e, "sensitivity", None) or {})
+           for e in rep.spec.endpoints):
+        steps.append("multiple imputation")
+    if not steps:
+        return "No step of the analysis draws random numbers"
+    return "Randomness is seeded (" + " and ".join(steps) + ")"
+
+
 def paragraph(*parts) -> Markdown:
     """The non-empty ``parts`` joined by spaces (text escaped, :class:`Markdown` as it is):
     optional sentences shown in a code cell, where an empty result shows nothing (an empty

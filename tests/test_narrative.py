@@ -89,3 +89,12 @@ def test_family_sentence_binds_arguments_by_name():
     rep = _rep(MMRM)
     assert nar.family_sentence(rep, "nosuchfamily", "f") is None
     assert nar.family_sentence(rep, "decision", "no_such_function") is None
+
+
+def test_randomness_sentence_names_the_seeded_steps_of_this_trial():
+    respine = load_spec(ROOT / "trials" / "respine" / "trial.yaml")
+    btheb = load_spec(ROOT / "trials" / "btheb" / "trial.yaml")
+    assert nar.randomness_sentence(NS(spec=respine, trial=NS(synthetic=True))) == (
+        "Randomness is seeded (the synthetic-data generator and multiple imputation)")
+    assert nar.randomness_sentence(NS(spec=btheb, trial=NS(synthetic=False))) == (
+        "No step of the analysis draws random numbers")
