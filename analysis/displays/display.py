@@ -22,7 +22,7 @@ def markdown_table(df: pd.DataFrame, *, align: str | None = None) -> Markdown:
 
     ``align`` is one letter per column (``l``, ``r``, ``c``); default: first column left,
     columns of numbers right, text columns left. Cells of numbers, and of a column of short
-    labels (``Month 12``), never wrap (:func:`_unbroken`).
+    labels (``Week 8``), never wrap (:func:`_unbroken`).
 
     Examples
     --------
@@ -74,7 +74,7 @@ def _unbroken(cell: str) -> str:
     return cell.replace(" ", "\u00a0")
 
 
-SHORT = 10  # a text column whose every cell is at most this wide never wraps ("Month 12")
+SHORT = 10  # a text column whose every cell is at most this wide never wraps ("Week 8")
 
 
 def _short(col: pd.Series) -> bool:
