@@ -733,11 +733,16 @@ class Trial:
         return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
 
 
-def own_folder(spec, folder) -> bool:
-    """Whether ``folder`` is the specification's own ``data.folder`` (its ``data.synthetic``
-    describes that folder; another folder is described by its ``dataset.yaml`` only)."""
-    own = getattr(spec.data, "folder", None)
-    return own is not None and Path(own).resolve() == Path(folder).resolve()
+def synthetic_data(folder, spec=None) -> bool:
+    """Whether the data in ``folder`` are synthetic: its ``dataset.yaml`` says so, or says
+    nothing and the folder is the specification's own ``data.folder`` with
+    ``data.synthetic: true`` (another folder is described by its ``dataset.yaml`` only)."""
+    meta = read_metadata(folder)
+    if "synthetic" in meta:
+        return bool(meta["synthetic"])
+    own = getattr(getattr(spec, "data", None), "folder", None)
+    return bool(own is not None and spec.data.synthetic
+                and Path(own).resolve() == Path(folder).resolve())
 
 
 def load_trial(path: str | Path | None = None, minimum: bool = True, spec=None) -> Trial:
@@ -758,8 +763,5 @@ def load_trial(path: str | Path | None = None, minimum: bool = True, spec=None) 
     if problems:
         raise DataError(problems)
     tables = {name: finish_types(df, name, spec) for name, df in typed.items()}
-    meta = read_metadata(folder)
-    synthetic = bool(meta.get("synthetic", False)) or (
-        "synthetic" not in meta and own_folder(spec, folder) and bool(spec.data.synthetic))
-    return Trial(tables, source=folder.resolve(), synthetic=synthetic,
+    return Trial(tables, source=folder.resolve(), synthetic=synthetic_data(folder, spec),
                  arms=spec.arm_labels, control_arm=spec.control_arm, spec=spec)

@@ -943,8 +943,8 @@ def outcomes_table() -> pd.DataFrame:
             row["Measure"] = f"{summary}; {eff}"
             for arm in (arms() if not several else (a, control())):
                 row[arm if not several else "Experimental" if arm == a else "Control"] = \
-                    arm_summary(ep, arm, unit=False)  # unit in the first column; the
-            # effect's CI only, so that the table fits the page
+                    arm_summary(ep, arm, unit=False)  # unit in the first column, CI for
+            # the effect only, so that the table fits the page
             digits = 2 if ep.kind == "time_to_event" else 1
             row["Effect (95% CI)"] = f"{fmt_num(r['value'], digits)} " \
                                      f"({fmt_ci(r['lower'], r['upper'], digits)})"

@@ -86,7 +86,6 @@ def quarto_config(spec) -> dict:
         "bibliography": "references.bib",
         "csl": "vancouver.csl",
         "number-sections": False,
-        "crossref": {"chapters": False},  # one document: Table 1, not Table 5.1
         "execute": {"echo": False, "warning": False},
         "format": {"html": {**no_toc, "html-math-method": "mathml"},
                    "typst": {**no_toc, "papersize": "a4", "citeproc": True},

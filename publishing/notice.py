@@ -14,44 +14,21 @@ import os
 import subprocess
 from pathlib import Path
 
-import yaml
-
 from analysis.escape import docx_text, escape_html, typst_string
 
 SYNTHETIC = "SYNTHETIC DATA \u2014 not real trial results"
 BLINDED = "BLINDED"
 
 
-def is_synthetic(data_dir: Path | str | None) -> bool:
-    """True when ``data_dir/dataset.yaml`` says ``synthetic: true``."""
-    if not data_dir:
-        return False
-    path = Path(data_dir) / "dataset.yaml"
-    if not path.exists():
-        return False
-    meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return bool(meta.get("synthetic", False))
-
-
-def _says_synthetic(data_dir) -> bool:
-    """Whether the folder's ``dataset.yaml`` has a ``synthetic`` key at all."""
-    path = Path(data_dir) / "dataset.yaml"
-    meta = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    return isinstance(meta, dict) and "synthetic" in meta
-
-
 def marks(data_dir: Path | str | None, blinded: bool | None = None, spec=None) -> list[str]:
     """The marks every page must carry: synthetic when ``dataset.yaml`` says so, or says
     nothing and the folder is the specification's own, declared ``data.synthetic``;
     ``blinded`` defaults to ``$REPORT_BLINDED == "1"``."""
+    from analysis.data import synthetic_data
+
     if blinded is None:
         blinded = os.environ.get("REPORT_BLINDED", "0") == "1"
-    from analysis.data import own_folder
-
-    synthetic = is_synthetic(data_dir) or bool(
-        spec is not None and data_dir and spec.data.synthetic and own_folder(spec, data_dir)
-        and not _says_synthetic(data_dir))
-    out = [SYNTHETIC] if synthetic else []
+    out = [SYNTHETIC] if data_dir and synthetic_data(data_dir, spec) else []
     return out + ([BLINDED] if blinded else [])
 
 
